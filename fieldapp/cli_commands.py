@@ -1,0 +1,206 @@
+"""Handlers of the ``fieldapp`` commands (parsing lives in ``fieldapp.cli``)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+from fieldapp import records, users
+from fieldapp.cli_common import emit_json, read_password, say, store_of, unlock
+from fieldapp.errors import FieldappError
+from fieldapp.fsutil import atomic_write_json
+from fieldapp.i18n import tr
+from fieldapp.keyslots import generate_recovery_keypair, load_recovery_key
+
+EXIT_FAIL = 1
+
+
+def cmd_init(args):
+    store = store_of(args)
+    if store.exists():
+        raise FieldappError("core.store.exists")
+    users.check_name(args.user)
+    recovery = load_recovery_key(Path(args.recovery_public_key), "public") if args.recovery_public_key else None
+    password = read_password(prompt_id="core.cli.new_password_prompt", confirm=True, user=args.user)
+    users.check_password(password)
+    store.create(args.user, password, args.full_name, recovery_public=recovery).close()
+    say("core.cli.init_done", path=str(store.data_dir), user=args.user)
+    if recovery is None:
+        print(tr("core.cli.no_recovery_warning"), file=sys.stderr)
+
+
+def _new_password(user: str) -> str:
+    return read_password("FIELDAPP_NEW_PASSWORD", "core.cli.new_password_prompt", confirm=True, user=user)
+
+
+def cmd_user_add(args):
+    with unlock(args, role="supervisor") as session:
+        users.add_user(session, args.new_user, _new_password(args.new_user), args.role, args.full_name)
+    say("core.cli.user_added", user=args.new_user, role=args.role)
+
+
+def cmd_user_passwd(args):
+    with unlock(args) as session:
+        target = args.target_user or args.user
+        users.change_password(session, _new_password(target), target)
+    say("core.cli.password_changed", user=target)
+
+
+def cmd_user_disable(args):
+    with unlock(args, role="supervisor") as session:
+        users.set_disabled(session, args.target_user, True)
+    say("core.cli.user_disabled", user=args.target_user)
+
+
+def cmd_user_enable(args):
+    with unlock(args, role="supervisor") as session:
+        users.set_disabled(session, args.target_user, False)
+    say("core.cli.user_enabled", user=args.target_user)
+
+
+def cmd_user_list(args):
+    with unlock(args) as session:
+        rows = users.list_users(session)
+    if args.json:
+        emit_json(rows)
+    else:
+        for row in rows:
+            flag = " (" + tr("core.cli.disabled") + ")" if row["disabled"] else ""
+            print(f"{row['name']}\t{row['role']}{flag}")
+
+
+def cmd_import(args):
+    from fieldapp.importer import read_records, validate_import
+
+    with unlock(args) as session:
+        rows, problems = read_records(Path(args.file))
+        cleans = []
+        if not problems:
+            cleans, problems = validate_import(rows, date.today())
+        if problems:
+            for p in problems:
+                print(_import_problem_line(p), file=sys.stderr)
+            print(tr("core.cli.import_failed", count=len(problems)), file=sys.stderr)
+            return EXIT_FAIL
+        if not cleans:
+            raise FieldappError("core.cli.import_empty")
+        ids = records.import_records(session, cleans)
+    for record_id in ids:
+        print(record_id)
+    print(tr("core.cli.imported", count=len(ids)), file=sys.stderr)
+
+
+def _import_problem_line(p) -> str:
+    line = getattr(p, "line", None)
+    path = getattr(p, "path", "") or "-"
+    text = p.message() if hasattr(p, "message") else str(p)
+    return tr("core.cli.problem_line", line=line if line is not None else "-", field=path, message=text)
+
+
+def _summary(rec: dict) -> dict:
+    data = rec["data"]
+    keep = ("family_name", "given_name", "family_name_latin", "given_name_latin", "sex", "date_of_birth",
+            "national_id", "phone", "village_code")
+    out = {"id": rec["id"], "state": rec["state"], "created_by": rec["created_by"], "created_at": rec["created_at"],
+           "updated_at": rec["updated_at"], "reason": rec["reason"], "duplicates": rec["duplicates"]}
+    out.update({k: data.get(k) for k in keep if isinstance(data, dict)})
+    out["dependents"] = len(data.get("dependents") or []) if isinstance(data, dict) else 0
+    return out
+
+
+def cmd_list(args):
+    with unlock(args) as session:
+        rows = [_summary(r) for r in records.list_records(session, args.state)]
+    if args.json:
+        emit_json(rows)
+        return
+    for r in rows:
+        name = " ".join(filter(None, [r.get("family_name"), r.get("given_name")]))
+        print(f"{r['id']}\t{r['state']}\t{r.get('date_of_birth') or ''}\t{name}")
+
+
+def cmd_review(args):
+    with unlock(args, role="supervisor") as session:
+        if args.approve_all:
+            ids, action = records.submitted_ids(session), "approve"
+        elif args.approve:
+            ids, action = args.approve, "approve"
+        elif args.reject:
+            ids, action = [args.reject], "reject"
+        else:
+            ids, action = [args.return_id], "return"
+        if action != "approve" and not (args.reason or "").strip():
+            raise FieldappError("core.review.reason_required")
+        done = records.review(session, ids, action, args.reason)
+        from fieldapp import outbox
+
+        outbox.publish(session)
+    say(f"core.cli.reviewed_{action}", count=len(done))
+
+
+def cmd_status(args):
+    with unlock(args) as session:
+        counts = records.counts(session)
+        spool = _spool_counts(session.store.data_dir)
+    result = {"counts": counts, "total": sum(counts.values()), "user": args.user}
+    if spool is not None:
+        result["spool"] = spool
+    if args.json:
+        emit_json(result)
+    else:
+        for state, n in counts.items():
+            print(f"{state}\t{n}")
+
+
+def _spool_counts(data_dir):
+    if not (Path(data_dir) / "spool.db").exists():
+        return None
+    from fieldapp.spool import Spool
+
+    with Spool(data_dir) as spool:
+        return spool.counts()
+
+
+def cmd_verify(args):
+    from fieldapp.verify import verify
+
+    with unlock(args) as session:
+        problems = verify(session)
+    for msg_id, params in problems:
+        print(tr(msg_id, **params), file=sys.stderr)
+    if problems:
+        return EXIT_FAIL
+    say("core.cli.verify_ok")
+
+
+def cmd_recovery_keygen(args):
+    private, public = generate_recovery_keypair()
+    for path in (args.private_out, args.public_out):
+        if Path(path).exists():
+            raise FieldappError("core.cli.file_exists", path=path)
+    atomic_write_json(Path(args.private_out), private)
+    atomic_write_json(Path(args.public_out), public)
+    say("core.cli.recovery_keys_written", fingerprint=public["fingerprint"])
+
+
+def cmd_recovery_set(args):
+    key = load_recovery_key(Path(args.public_key), "public")
+    with unlock(args, role="supervisor") as session:
+        slots = session.store.slots()
+        with session.write():
+            session.audit.append(session.name, "store.recovery_set")
+            slots.set_recovery(key, session.key)
+            slots.save(session.key)
+    say("core.cli.recovery_set")
+
+
+def cmd_recover(args):
+    from fieldapp.recovery import recover
+
+    private = load_recovery_key(Path(args.recovery_key), "private")
+    users.check_name(args.new_user)
+    password = _new_password(args.new_user)
+    users.check_password(password)
+    recover(store_of(args), private, args.new_user, password)
+    say("core.cli.recovered", user=args.new_user)

@@ -1,0 +1,62 @@
+"""Helpers shared by the command-line handlers: data folder, passwords, unlocking, output."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+
+from fieldapp.errors import FieldappError
+from fieldapp.paths import resolve_data_dir
+from fieldapp.store import Session, Store
+
+
+def store_of(args) -> Store:
+    return Store(resolve_data_dir(getattr(args, "data_dir", None)))
+
+
+def read_password(env: str = "FIELDAPP_PASSWORD", prompt_id: str = "core.cli.password_prompt", confirm: bool = False,
+                  **params) -> str:
+    """The password from ``env``, else a prompt on the terminal; never echoed, never logged."""
+    from fieldapp.i18n import tr
+
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin or not sys.stdin.isatty():
+        raise FieldappError("core.cli.no_password", env=env)
+    value = getpass.getpass(tr(prompt_id, **params) + " ")
+    if confirm and getpass.getpass(tr("core.cli.password_again") + " ") != value:
+        raise FieldappError("core.cli.password_mismatch")
+    return value
+
+
+def unlock(args, role: str | None = None) -> Session:
+    """Unlock the store as ``args.user``; with ``role="supervisor"`` refuse anyone else."""
+    store = store_of(args)
+    if not store.exists():
+        from fieldapp.errors import StoreError
+
+        raise StoreError("core.store.missing")
+    session = store.unlock(args.user, read_password(user=args.user))
+    try:
+        if role == "supervisor":
+            session.require_supervisor()
+        from fieldapp import outbox
+
+        outbox.refresh(session)
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def emit_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=True))
+
+
+def say(msg_id: str, **params) -> None:
+    from fieldapp.i18n import tr
+
+    print(tr(msg_id, **params))

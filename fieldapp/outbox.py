@@ -1,0 +1,101 @@
+"""The transactional outbox between the encrypted store and the sync spool.
+
+On approval, when the device is registered, the record is sealed to the
+registry's public key, signed by the device key and written into the store's
+``outbox`` table in the same transaction that approves it; the record moves on
+to ``queued``. After the commit the sealed item is *published* to the spool
+(``spool.db``), which the sync engine reads without anybody's password.
+Publishing is idempotent by record ID; anything not yet published (a crash
+between commit and publish) is published at the next unlock. States the sync
+engine reaches (synced, registered, registry_rejected, quarantined) are pulled
+back into the records at every unlock.
+"""
+
+from __future__ import annotations
+
+import json
+
+from fieldapp import device as device_file
+from fieldapp import wire
+from fieldapp.audit import now_iso
+from fieldapp.spool import Spool
+from fieldapp.store import Session
+
+SYNC_STATES = ("queued", "synced", "registered", "registry_rejected", "quarantined")
+# The order a record may move in; a pulled state never moves a record backwards, except from quarantine.
+_RANK = {"queued": 0, "quarantined": 1, "synced": 2, "registered": 3, "registry_rejected": 3}
+
+
+def _device(session: Session):
+    return device_file.load(session.store.data_dir)
+
+
+def enqueue_in_transaction(session: Session, tx, record_id: str, clean: dict, submitted_at: str | None) -> bool:
+    """Seal ``clean`` into the outbox inside the caller's transaction. False when no device is registered."""
+    dev = _device(session)
+    if dev is None:
+        return False
+    sealed = wire.seal_record(
+        clean, record_id=record_id, device_id=dev.device_id, enrolled_on=(submitted_at or now_iso())[:10],
+        seal_public=dev.seal_public_raw, device_private=dev.private_raw,
+    )
+    tx.execute("INSERT OR IGNORE INTO outbox (record_id, sealed, created_at) VALUES (?, ?, ?)",
+               (record_id, json.dumps(sealed, sort_keys=True), now_iso()))
+    tx.execute("UPDATE records SET state = 'queued', updated_at = ? WHERE id = ?", (now_iso(), record_id))
+    session.audit.append(session.name, "record.queued", record_id, "approved", "queued")
+    return True
+
+
+def enqueue_approved(session: Session) -> int:
+    """Seal every approved record that is not queued yet (approved before the device was registered)."""
+    if _device(session) is None:
+        return 0
+    rows = session.conn.execute("SELECT id, data, submitted_at FROM records WHERE state = 'approved' ORDER BY id").fetchall()
+    if rows:
+        with session.write() as tx:
+            for record_id, data, submitted_at in rows:
+                enqueue_in_transaction(session, tx, record_id, json.loads(data), submitted_at)
+    publish(session)
+    return len(rows)
+
+
+def publish(session: Session) -> int:
+    """Copy unpublished sealed items to the spool, then mark them published. Returns how many."""
+    rows = session.conn.execute("SELECT record_id, sealed FROM outbox WHERE published_at IS NULL").fetchall()
+    if not rows:
+        return 0
+    with Spool(session.store.data_dir) as spool:
+        spool.add([{"record_id": rid, "sealed": json.loads(sealed)} for rid, sealed in rows])
+    with session.write() as tx:
+        tx.executemany("UPDATE outbox SET published_at = ? WHERE record_id = ?", [(now_iso(), rid) for rid, _ in rows])
+    return len(rows)
+
+
+def pull_states(session: Session) -> int:
+    """Move records on to the states the sync engine recorded in the spool. Returns how many changed."""
+    rows = session.conn.execute(
+        "SELECT id, state FROM records WHERE state IN ('queued', 'synced', 'quarantined')").fetchall()
+    if not rows or not (session.store.data_dir / "spool.db").exists():
+        return 0
+    with Spool(session.store.data_dir) as spool:
+        remote = spool.states([rid for rid, _ in rows])
+    changes = []
+    for rid, state in rows:
+        info = remote.get(rid)
+        if info and info["state"] != state and info["state"] in _RANK:
+            if _RANK[info["state"]] >= _RANK.get(state, 0) or state == "quarantined":
+                changes.append((rid, state, info["state"], info.get("reason")))
+    if changes:
+        with session.write() as tx:
+            for rid, old, new, reason in changes:
+                tx.execute("UPDATE records SET state = ?, reason = COALESCE(?, reason), updated_at = ? WHERE id = ?",
+                           (new, reason, now_iso(), rid))
+                session.audit.append("sync", f"record.{new}", rid, old, new, reason)
+    return len(changes)
+
+
+def refresh(session: Session) -> None:
+    """What every unlock does: publish what a crash left unpublished, pull sync states back."""
+    if session.conn.execute("SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1").fetchone():
+        publish(session)
+    pull_states(session)
