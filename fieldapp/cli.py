@@ -12,6 +12,7 @@ import logging
 import sys
 
 from fieldapp import __version__
+from fieldapp.dbapi import DatabaseError
 from fieldapp.errors import FieldappError
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -123,6 +124,13 @@ def _guard(func, args) -> int:
         log.info("command %s failed: %s", getattr(args, "command", "?"), exc.msg_id)
         print(exc.message(), file=sys.stderr)
         return exc.exit_code
+    except DatabaseError as exc:  # a page failed its check or the disk refused: say so, in one line
+        from fieldapp.store import damaged
+
+        err = damaged(exc)
+        log.warning("database error: %s", err.msg_id)
+        print(err.message(), file=sys.stderr)
+        return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head`: not a failure of ours

@@ -78,6 +78,10 @@ def cmd_import(args):
         cleans = []
         if not problems:
             cleans, problems = validate_import(rows, date.today())
+        file_level = [p for p in problems if not getattr(p, "line", 0) or p.line <= 0]
+        if file_level:  # the file as a whole cannot be read: one line says why
+            print(file_level[0].message(), file=sys.stderr)
+            return EXIT_FAIL
         if problems:
             for p in problems:
                 print(_import_problem_line(p), file=sys.stderr)
@@ -92,10 +96,10 @@ def cmd_import(args):
 
 
 def _import_problem_line(p) -> str:
-    line = getattr(p, "line", None)
-    path = getattr(p, "path", "") or "-"
-    text = p.message() if hasattr(p, "message") else str(p)
-    return tr("core.cli.problem_line", line=line if line is not None else "-", field=path, message=text)
+    from fieldapp.validation import Problem
+
+    text = Problem(p.path, p.code, p.params).message()
+    return tr("core.cli.problem_line", line=p.line, field=p.path or "-", message=text)
 
 
 def _summary(rec: dict) -> dict:

@@ -47,6 +47,8 @@ def open_encrypted(path: str, key: bytes, *, timeout: float = 10.0):
     if len(key) != 32:
         raise ValueError("SQLCipher key must be 32 bytes")
     conn = sqlcipher3.connect(path, timeout=timeout, check_same_thread=False)
+    # SQLCipher writes its own errors to stderr; the app reports them in its own words instead.
+    conn.execute("PRAGMA cipher_log_level = NONE")
     conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
     # Touch the schema: with a wrong key or a damaged first page this raises.
     conn.execute("SELECT count(*) FROM sqlite_master").fetchone()

@@ -43,8 +43,10 @@ def damaged(exc: Exception) -> StoreError:
 
 
 class Store:
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, schema_target: int | None = None):
+        """``schema_target`` stops migrations at that version (only the sample-store generator uses it)."""
         self.data_dir = Path(data_dir)
+        self.schema_target = schema_target
         self.db_path = self.data_dir / DB_FILE
         self.slots_path = self.data_dir / SLOTS_FILE
 
@@ -68,7 +70,7 @@ class Store:
 
     # -- creation ------------------------------------------------------
     def create(self, user: str, password: str, full_name: str | None = None, recovery_public: bytes | None = None,
-               kdf: dict | None = None, schema_target: int | None = None) -> "Session":
+               kdf: dict | None = None) -> "Session":
         """A new store with ``user`` as its first supervisor. Refuses if a store exists."""
         if self.exists():
             raise StoreError("core.store.exists")
@@ -80,7 +82,7 @@ class Store:
         if recovery_public:
             slots.set_recovery(recovery_public, key)
         create_private(self.db_path)
-        conn = self._open(key, schema_target)
+        conn = self._open(key)
         session = Session(self, conn, key, {"name": user, "role": "supervisor", "full_name": full_name})
         with session.write() as tx:
             tx.execute(
@@ -93,7 +95,8 @@ class Store:
         return session
 
     # -- opening -------------------------------------------------------
-    def _open(self, key: bytes, schema_target: int | None = None):
+    def _open(self, key: bytes):
+        schema_target = self.schema_target
         try:
             conn = open_encrypted(str(self.db_path), key)
         except DatabaseError:
@@ -108,7 +111,12 @@ class Store:
             if migrations.pending(conn, schema_target):
                 if migrations.current_version(conn) > 0:
                     self._backup_before_migration(conn)
-                migrations.migrate(conn, schema_target)
+                try:
+                    migrations.migrate(conn, schema_target)
+                except DatabaseError as exc:
+                    log.error("migration failed and was rolled back (%s)", type(exc).__name__)
+                    conn.close()
+                    raise StoreError("core.store.migration_failed") from None
             elif migrations.current_version(conn) > migrations.LATEST:
                 raise StoreError("core.store.too_new")
         except DatabaseError as exc:
