@@ -131,6 +131,7 @@ def bench_open_list(tmp: Path, n: int) -> list[dict]:
     with plain.atomic():
         plain["records"].insert_all((dict(zip(cols, r)) for r in rows), pk="id")
     plain.conn.execute("CREATE INDEX records_state ON records (state, updated_at)")
+    plain.conn.execute("CREATE INDEX records_order ON records ((state = 'returned') DESC, updated_at DESC, id)")
     plain.conn.close()
 
     def ours():
@@ -142,7 +143,8 @@ def bench_open_list(tmp: Path, n: int) -> list[dict]:
 
     def theirs():
         db = _plain_db(tmp / "plain-big.db")
-        first = list(db.query("SELECT * FROM records ORDER BY updated_at DESC, id LIMIT 200"))
+        first = [dict(r, data=json.loads(r["data"])) for r in
+                 db.query("SELECT * FROM records ORDER BY (state = 'returned') DESC, updated_at DESC, id LIMIT 200")]
         counts = dict(db.execute("SELECT state, count(*) FROM records GROUP BY state").fetchall())
         db.conn.close()
         return first, counts
@@ -158,7 +160,7 @@ def bench_open_list(tmp: Path, n: int) -> list[dict]:
     a, b = timed(ours), timed(theirs)
     size = (tmp / "big-store" / "fieldapp.db").stat().st_size / 1e6
     return [{"name": f"open + list 200 + counts, {n:,} stored", "value": a * 1000, "unit": "ms", "baseline": b * 1000,
-             "ratio": a / b, "note": f"SQLCipher {size:.0f} MB (key already unwrapped); baseline: the same queries on plain sqlite-utils"}]
+             "ratio": a / b, "note": f"SQLCipher {size:.0f} MB (key already unwrapped); baseline: the same queries and indexes on plain sqlite-utils"}]
 
 
 def run(quick: bool = False) -> list[dict]:

@@ -7,7 +7,9 @@ backs the database file up (see ``Store._backup_before_migration``), so an
 upgrade can be rolled back.
 
 Released schema versions and their sample databases (``tests/samples``):
-1 (0.1.0) users, records, audit, settings; 2 (0.1.0) the sync outbox.
+1 (0.1.0) users, records, audit, settings; 2 (0.1.0) the sync outbox;
+3 (0.1.0) search terms and their trigram full-text index. A migration is SQL, or
+(SQL, a Python step run in the same transaction).
 Never edit a released migration: add a new one.
 """
 
@@ -77,9 +79,40 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_unpublished ON outbox (published_at) WHERE published_at IS NULL;
 """
 
-MIGRATIONS: list[tuple[int, str, str]] = [
+V3 = """
+ALTER TABLE records ADD COLUMN search_terms TEXT;
+CREATE VIRTUAL TABLE records_fts USING fts5(terms, tokenize='trigram', content='', contentless_delete=1);
+CREATE TRIGGER records_fts_ai AFTER INSERT ON records WHEN new.search_terms IS NOT NULL BEGIN
+  INSERT INTO records_fts (rowid, terms) VALUES (new.rowid, new.search_terms);
+END;
+CREATE TRIGGER records_fts_au AFTER UPDATE OF search_terms ON records BEGIN
+  DELETE FROM records_fts WHERE rowid = old.rowid;
+  INSERT INTO records_fts (rowid, terms) SELECT new.rowid, new.search_terms WHERE new.search_terms IS NOT NULL;
+END;
+CREATE TRIGGER records_fts_ad AFTER DELETE ON records BEGIN
+  DELETE FROM records_fts WHERE rowid = old.rowid;
+END;
+CREATE INDEX records_created ON records (created_by, created_at);
+CREATE INDEX records_order ON records ((state = 'returned') DESC, updated_at DESC, id);
+CREATE INDEX records_owner_order ON records (created_by, (state = 'returned') DESC, updated_at DESC, id);
+"""
+
+
+def _backfill_search_terms(conn) -> None:
+    """Python step of migration 3: search terms for records stored before it."""
+    import json
+
+    from fieldapp.search import search_terms
+
+    rows = conn.execute("SELECT rowid, data FROM records").fetchall()
+    for rowid, data in rows:
+        conn.execute("UPDATE records SET search_terms = ? WHERE rowid = ?", (search_terms(json.loads(data)), rowid))
+
+
+MIGRATIONS: list[tuple[int, str, object]] = [
     (1, "core tables", V1),
     (2, "sync outbox", V2),
+    (3, "record search", (V3, _backfill_search_terms)),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -119,8 +152,11 @@ def migrate(conn, target: int | None = None) -> list[int]:
     for version, name, sql in pending(conn, target):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _split(sql):
+            script, step = sql if isinstance(sql, tuple) else (sql, None)
+            for statement in _split(script):
                 conn.execute(statement)
+            if step is not None:
+                step(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (version, name, datetime.now(timezone.utc).isoformat(timespec="seconds")),

@@ -16,6 +16,7 @@ from dataclasses import replace
 from fieldapp.audit import now_iso
 from fieldapp.errors import FieldappError, PermissionDenied, StateError
 from fieldapp.khmer import match_key
+from fieldapp.search import search_terms
 from fieldapp.store import Session
 from fieldapp.validation import duplicate_keys, validate_record
 
@@ -62,6 +63,7 @@ def _keys(clean: dict) -> dict:
     keys = duplicate_keys(clean)
     latin = " ".join(filter(None, [clean.get("family_name_latin"), clean.get("given_name_latin")]))
     return {
+        "search_terms": search_terms(clean),
         "name_key": keys["name_key"],
         "latin_key": match_key(latin) if latin else None,
         "national_id": keys["national_id"],
@@ -96,14 +98,14 @@ def save_draft(session: Session, data: dict, record_id: str | None = None) -> st
     with session.write() as tx:
         if record_id is None:
             record_id = str(uuid.uuid4())
-            tx.execute("INSERT INTO records (id, state, created_by, created_at, updated_at, data) VALUES (?, 'draft', ?, ?, ?, ?)",
-                       (record_id, session.name, now, now, body))
+            tx.execute("INSERT INTO records (id, state, created_by, created_at, updated_at, data, search_terms)"
+                       " VALUES (?, 'draft', ?, ?, ?, ?, ?)", (record_id, session.name, now, now, body, search_terms(data)))
             session.audit.append(session.name, "record.created", record_id, None, "draft")
         else:
             row = _row(session, record_id)
             _require_editable(session, row)
-            tx.execute("UPDATE records SET data = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-                       (body, now, record_id))
+            tx.execute("UPDATE records SET data = ?, search_terms = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                       (body, search_terms(data), now, record_id))
             session.audit.append(session.name, "record.edited", record_id, row["state"], row["state"])
     return record_id
 
@@ -123,15 +125,15 @@ def _store_submitted(session: Session, tx, record_id: str, clean: dict, now: str
     if new:
         tx.execute(
             "INSERT INTO records (id, state, created_by, created_at, updated_at, submitted_at, data, name_key, latin_key,"
-            " national_id, phone, date_of_birth, village_code, commune_code, duplicates) VALUES (:id, 'submitted', :owner,"
-            " :now, :now, :now, :data, :name_key, :latin_key, :national_id, :phone, :date_of_birth, :village_code,"
-            " :commune_code, :duplicates)", values)
+            " national_id, phone, date_of_birth, village_code, commune_code, duplicates, search_terms) VALUES (:id,"
+            " 'submitted', :owner, :now, :now, :now, :data, :name_key, :latin_key, :national_id, :phone, :date_of_birth,"
+            " :village_code, :commune_code, :duplicates, :search_terms)", values)
     else:
         tx.execute(
             "UPDATE records SET state = 'submitted', updated_at = :now, submitted_at = :now, data = :data, name_key ="
             " :name_key, latin_key = :latin_key, national_id = :national_id, phone = :phone, date_of_birth ="
             " :date_of_birth, village_code = :village_code, commune_code = :commune_code, duplicates = :duplicates,"
-            " reason = NULL, version = version + 1 WHERE id = :id", values)
+            " search_terms = :search_terms, reason = NULL, version = version + 1 WHERE id = :id", values)
     session.audit.append(session.name, "record.submitted", record_id, from_state, "submitted", ts=now)
     return dups
 
@@ -233,3 +235,27 @@ def counts(session: Session) -> dict:
         sql, params = sql + " WHERE created_by = ?", [session.name]
     found = Counter(dict(session.conn.execute(sql + " GROUP BY state", params).fetchall()))
     return {state: found.get(state, 0) for state in STATES}
+
+
+COMPARED = ("family_name", "given_name", "family_name_latin", "given_name_latin", "sex", "date_of_birth",
+            "national_id", "phone", "village_code", "occupation")
+
+
+def duplicate_candidates(session: Session, data: dict, record_id: str | None = None) -> list[dict]:
+    """Before submit: records that may be the same person, each with the fields that differ.
+
+    Searches every record in the store (the duplicate rule is store-wide), but an outreach
+    worker sees only the candidate's ID and differences for others' records, never their values.
+    """
+    clean, problems = validate_record(data, require_consent=False)
+    if clean is None:
+        return []
+    out = []
+    for cand in find_duplicates(session.conn, record_id, _keys(clean)):
+        row = session.conn.execute("SELECT data, created_by, state FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
+        other = json.loads(row[0])
+        visible = session.is_supervisor or row[1] == session.name
+        diffs = {f: {"this": clean.get(f), "other": other.get(f) if visible else None}
+                 for f in COMPARED if clean.get(f) != other.get(f)}
+        out.append(dict(cand, state=row[2], differences=diffs, visible=visible))
+    return out

@@ -1,0 +1,71 @@
+"""Search by name (Khmer or Latin, normalised, either order), national ID or phone; filters; duplicates preview."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from fieldapp import records, search, users
+from fieldapp.store import Store
+from fieldapp.synthetic import make_records
+
+
+@pytest.fixture
+def filled(tmp_path):
+    store = Store(tmp_path / "data")
+    session = store.create("sup", "supervisor pw")
+    users.add_user(session, "ow", "outreach pw", "outreach")
+    session.close()
+    recs = make_records(60, seed=42)
+    special = dict(recs[0], family_name="សុខ", given_name="\u200bស្រីមុំ", family_name_latin="Sok",
+                   given_name_latin="Sreymom", national_id="123456789", phone="012 345 678")
+    with store.unlock("ow", "outreach pw") as ow:
+        ids = records.import_records(ow, [special] + recs[1:30])
+    with store.unlock("sup", "supervisor pw") as sup:
+        records.import_records(sup, recs[30:])
+    return store, ids[0]
+
+
+@pytest.mark.parametrize("query", ["សុខស្រីមុំ", "ស្រីមុំ សុខ", "ស្រី\u200bមុំ", "sreymom", "SOK SREYMOM", "sreymom sok",
+                                   "123456789", "345678", "០១២៣៤៥៦៧៨", "012 345 678", "+855 12 345 678", "85512345"])
+def test_finds_the_record_in_every_writing(filled, query):
+    store, rid = filled
+    with store.unlock("sup", "supervisor pw") as sup:
+        found = [r["id"] for r in search.search(sup, query)]
+    assert rid in found
+
+
+def test_filters_and_visibility(filled):
+    store, rid = filled
+    with store.unlock("ow", "outreach pw") as ow:
+        assert len(search.search(ow, "")) == 30  # only their own
+        assert search.search(ow, "", state="approved") == []
+        today = search.daily_counts(ow)[-1]
+        assert today[1] == 30
+    with store.unlock("sup", "supervisor pw") as sup:
+        assert len(search.search(sup, "")) == 60
+        assert len(search.search(sup, "", limit=10, offset=55)) == 5
+        assert search.search(sup, "", since="2000-01-01", until="2000-12-31") == []
+        assert len(search.daily_counts(sup, days=30)) == 30
+        assert search.search(sup, "zz") == []  # short query: scan path
+
+
+def test_duplicate_preview_shows_differences(filled):
+    store, rid = filled
+    with store.unlock("sup", "supervisor pw") as sup:
+        original = records.get(sup, rid)["data"]
+    draft = dict(original, phone="017 888 999")
+    draft.pop("province_code"), draft.pop("district_code"), draft.pop("commune_code"), draft.pop("address_source", None)
+    with store.unlock("ow", "outreach pw") as ow:
+        cands = records.duplicate_candidates(ow, draft)
+    assert [c["record_id"] for c in cands] == [rid]
+    assert set(cands[0]["differences"]) == {"phone"} and cands[0]["differences"]["phone"]["other"] == "+85512345678"
+
+
+def test_search_works_on_records_from_before_migration_3(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent / "samples" / "schema-v1", data)
+    with Store(data).unlock("sup", "sample supervisor") as sup:
+        some = records.list_records(sup, state="approved")[0]
+        latin = some["data"]["given_name_latin"]
+        assert some["id"] in [r["id"] for r in search.search(sup, latin, limit=1000)]
