@@ -97,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from fieldapp.store import umask_private
 
     umask_private()
+    logging.raiseExceptions = False  # a full disk must not turn a log line into a traceback on the terminal
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "lang", None):
