@@ -107,10 +107,9 @@ def run_demo(args) -> int:
         print(tr("core.demo.accounts", supervisor=DEMO_ACCOUNTS["supervisor"], outreach=DEMO_ACCOUNTS["outreach"]),
               file=sys.stderr)
         if _has_display():
-            try:
-                from ui.app import run as run_ui
-            except ImportError:
-                run_ui = None
+            from fieldapp.plugins import gui_runner
+
+            run_ui = gui_runner()
             if run_ui is not None:
                 return run_ui(data_dir, demo={"accounts": dict(DEMO_ACCOUNTS), "registry_url": f"http://127.0.0.1:{port}"})
         return _text_demo(store)
