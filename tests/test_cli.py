@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import OUTREACH_PASSWORD, write_jsonl
+from clitools import OUTREACH_PASSWORD, write_jsonl
 from fieldapp.synthetic import make_records
 
 

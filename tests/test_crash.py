@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import PASSWORD, ROOT, base_env
+from clitools import PASSWORD, ROOT, base_env
 from fieldapp import records
 from fieldapp.store import Store
 from fieldapp.verify import verify

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from conftest import ROOT
+from clitools import ROOT
 from fieldapp import dbapi
 
 KEY = bytes(range(32))

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, base_env
+from clitools import ROOT, base_env
 
 
 def free_port() -> int:

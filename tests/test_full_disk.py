@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import Cli, write_jsonl
+from clitools import Cli, write_jsonl
 from fieldapp.synthetic import make_records
 
 

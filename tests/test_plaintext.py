@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import OUTREACH_PASSWORD, write_jsonl
+from clitools import OUTREACH_PASSWORD, write_jsonl
 from fieldapp.synthetic import make_records
 from planted import files_scanned, needles_of, scan
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import write_jsonl
+from clitools import write_jsonl
 from fieldapp.synthetic import make_records
 
 

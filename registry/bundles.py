@@ -1,0 +1,108 @@
+"""Operator data paths: ``export`` (decrypted JSON lines) and ``import-bundle`` (USB bundles).
+
+A USB bundle (``wire.build_bundle``) is read in memory with every member name, size and
+hash checked (``wire.read_bundle``); nothing is extracted to disk. Each batch inside then
+goes through the same intake as ``POST /v1/batches`` under its own idempotency key, so
+importing a bundle twice, or a batch that also arrived over the network, changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import TextIO
+
+from fieldapp import wire
+from registry import intake, logs
+from registry.app import Context
+from registry.storage import Tx
+
+PAGE = 500
+
+
+def _export_page(tx: Tx, after: int) -> list[tuple]:
+    return tx.execute("SELECT p.id, r.record_id, r.item, p.registry_id, r.device_id, d.public_key FROM people p "
+                      "JOIN records r ON r.record_id = p.record_id JOIN devices d ON d.device_id = r.device_id "
+                      "WHERE p.id > ? ORDER BY p.id LIMIT ?", (after, PAGE))
+
+
+def export_jsonl(ctx: Context, out: TextIO) -> dict:
+    """Write each registered person's record once (the first record held for them), decrypted,
+    with ``registry_id`` and ``source_device`` added. Returns counts."""
+    after, written, failed = 0, 0, 0
+    while True:
+        rows = ctx.db.run(lambda tx: _export_page(tx, after), write=False)
+        if not rows:
+            return {"exported": written, "failed": failed}
+        for pid, record_id, item, registry_id, device_id, public_key in rows:
+            after = pid
+            try:
+                record = wire.open_sealed(json.loads(item), seal_private=ctx.keys.seal_private,
+                                          device_public=wire.b64d(public_key))
+            except wire.WireError as exc:
+                logs.event("export_failed", logging.ERROR, reason=exc.reason, registry_id=registry_id)
+                failed += 1
+                continue
+            line = {**record, "record_id": record_id, "registry_id": registry_id, "source_device": device_id}
+            out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
+            written += 1
+
+
+def export_to_file(ctx: Context, path: Path) -> dict:
+    """Export to ``path`` atomically, owner-only (it holds personal data)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            counts = export_jsonl(ctx, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if tmp.exists():
+            tmp.unlink()
+        raise
+    return counts
+
+
+def _device_key(ctx: Context):
+    def lookup(device_id: str) -> bytes:
+        row = ctx.db.run(lambda tx: tx.one("SELECT public_key, revoked_at FROM devices WHERE device_id = ?",
+                                           (device_id,)), write=False)
+        if row is None:
+            raise wire.WireError("unknown_device")
+        if row[1] is not None:
+            raise wire.WireError("device_revoked")
+        return wire.b64d(row[0])
+
+    return lookup
+
+
+def import_bundle(ctx: Context, source) -> dict:
+    """Take every batch of a USB bundle; returns a summary and the signed receipts.
+
+    Raises ``wire.WireError`` when the bundle itself is unreadable, unsafe, too large,
+    from an unknown or revoked device, or not signed by its device.
+    """
+    lookup = _device_key(ctx)
+    s = ctx.settings
+    bundle = wire.read_bundle(source, device_public=lookup, max_member=s.max_batch_bytes)
+    device_id, public = bundle["device_id"], lookup(bundle["device_id"])
+    tally, receipts, refused = Counter(), [], []
+    for n, batch in enumerate(bundle["batches"], start=1):
+        try:
+            envelope = intake.process_batch(ctx.db, ctx.keys, s, device_id=device_id, device_public=public,
+                                            body=batch["body"], idempotency_key=batch["idempotency_key"],
+                                            signature=batch["signature"])
+        except intake.IntakeError as exc:
+            refused.append({"batch": n, "error": exc.reason})
+            continue
+        receipts.append(envelope)
+        tally.update(r["status"] for r in envelope["receipt"]["results"])
+    logs.event("bundle_imported", device_id=device_id, batches=len(bundle["batches"]), refused=len(refused), **tally)
+    return {"device_id": device_id, "batches": len(bundle["batches"]), "results": dict(tally), "refused": refused,
+            "receipts": receipts}

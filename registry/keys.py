@@ -1,0 +1,111 @@
+"""The registry's key material in its data folder.
+
+``registry-keys.json`` (mode 0600 in a 0700 folder) holds the X25519 sealing pair (records
+are sealed to its public half), the Ed25519 signing pair (receipts), the HMAC key for
+national-ID duplicate detection and the HMAC key for bearer tokens. It is created on first
+use: written to a 0600 temporary file, fsynced, then hard-linked into place, so two
+processes starting at once agree on one key set (the loser reads the winner's file).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from fieldapp import wire
+
+KEYS_FILE = "registry-keys.json"
+DIR_MODE, FILE_MODE = 0o700, 0o600
+
+
+@dataclass(frozen=True)
+class RegistryKeys:
+    """Raw key bytes; ``public_info()`` is what devices are provisioned with."""
+
+    seal_private: bytes
+    seal_public: bytes
+    sign_private: bytes
+    sign_public: bytes
+    nid_key: bytes
+    token_key: bytes
+
+    def public_info(self) -> dict:
+        return {"seal_public_key": wire.b64e(self.seal_public), "sign_public_key": wire.b64e(self.sign_public),
+                "fingerprint": self.fingerprint()}
+
+    def fingerprint(self) -> str:
+        """A short ID of the public keys, recorded in the database to catch mismatched data folders."""
+        return hashlib.sha256(self.seal_public + self.sign_public).hexdigest()[:32]
+
+    def nid_hmac(self, national_id: str) -> str:
+        """Keyed HMAC of a normalised national ID: duplicates are found without storing the ID."""
+        norm = "".join(ch for ch in national_id.upper() if ch.isalnum())
+        return hmac.new(self.nid_key, b"nid:" + norm.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def secure_dir(path: Path) -> Path:
+    """Create ``path`` owner-only (0700), tightening it if it exists."""
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
+        os.chmod(path, DIR_MODE)
+    return path
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_new_private(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` (0600) only if it does not exist yet, atomically and durably.
+
+    Returns False when another process created it first.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)  # before any data, whatever the umask
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+        _fsync_dir(path.parent)
+
+
+def _encode(keys: dict) -> bytes:
+    return json.dumps({"v": 1, **{k: wire.b64e(v) for k, v in keys.items()}}, indent=1, sort_keys=True).encode()
+
+
+def _decode(data: bytes) -> RegistryKeys:
+    doc = json.loads(data.decode("utf-8"))
+    raw = {k: wire.b64d(doc[k]) for k in ("seal_private", "sign_private", "nid_key", "token_key")}
+    return RegistryKeys(seal_public=wire.x25519_public(raw["seal_private"]),
+                        sign_public=wire.ed25519_public(raw["sign_private"]), **raw)
+
+
+def load_or_create(data_dir: Path) -> RegistryKeys:
+    """The registry keys of ``data_dir``, created on first use."""
+    data_dir = secure_dir(Path(data_dir))
+    path = data_dir / KEYS_FILE
+    if not path.exists():
+        fresh = wire.new_registry_keys()
+        write_new_private(path, _encode({"seal_private": fresh["seal_private"], "sign_private": fresh["sign_private"],
+                                         "nid_key": os.urandom(32), "token_key": os.urandom(32)}))
+    if stat.S_IMODE(path.stat().st_mode) != FILE_MODE:
+        os.chmod(path, FILE_MODE)
+    return _decode(path.read_bytes())

@@ -1,0 +1,146 @@
+"""HTTP endpoints of the registry (``/v1/...``); the protocol is in docs/protocol.md."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from fieldapp import wire
+from registry import devices, intake, logs, records
+from registry.models import (ChallengeIn, ChallengeOut, EnrollIn, EnrollOut, ErrorOut, HealthOut, KeysOut, ReceiptOut,
+                             ReferenceOut, StatusIn, StatusOut, TokenIn, TokenOut)
+
+router = APIRouter(prefix="/v1")
+bearer = HTTPBearer(auto_error=False, description="Token from POST /v1/auth/token")
+WHY = {400: "Malformed request (error: malformed, bad_public_key, bad_batch_signature, ...)",
+       401: "Not authenticated (error: bad_token, token_expired, unknown_device, bad_nonce, bad_signature)",
+       403: "Forbidden (error: device_revoked, device_mismatch, bad_code, code_used, code_expired)",
+       409: "Conflict (error: idempotency_key_reused, key_already_enrolled)",
+       413: "Too large (error: batch_too_large, body_too_large)", 415: "Content-Encoding is not gzip",
+       503: "Busy; retry after Retry-After seconds (error: busy)"}
+
+
+def errors(*codes: int) -> dict:
+    """OpenAPI responses for refusals: every 4xx is ``ErrorOut`` (FastAPI's 422 is never used)."""
+    out = {"4XX": {"model": ErrorOut, "description": "Refused; `error` is a machine-readable reason code"}}
+    out.update({c: {"model": ErrorOut, "description": WHY[c]} for c in (*codes, 503)})
+    return out
+
+
+AUTH_ERRORS = errors(400, 401, 403, 413)
+
+
+def ctx(request: Request):
+    return request.app.state.ctx
+
+
+def current_device(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> tuple[str, bytes]:
+    """``(device_id, public key)`` of the bearer token's device (401/403 otherwise)."""
+    c = ctx(request)
+    return devices.check_token(c.db, c.keys, creds.credentials if creds else None)
+
+
+@router.get("/health", response_model=HealthOut)
+def health():
+    """Cheap liveness/connectivity probe (no database access)."""
+    return {"status": "ok", "time": wire.now_iso()}
+
+
+@router.get("/keys", response_model=KeysOut)
+def public_keys(request: Request):
+    """The registry's sealing (X25519) and receipt-signing (Ed25519) public keys."""
+    info = ctx(request).keys.public_info()
+    return {"seal_public_key": info["seal_public_key"], "sign_public_key": info["sign_public_key"]}
+
+
+@router.get("/reference", response_model=ReferenceOut)
+def reference():
+    """Versions of the address lists and the occupation list the registry validates against."""
+    try:
+        from fieldapp.geo import DATA_VERSION as geo_version
+    except Exception:  # noqa: BLE001 - partial install
+        geo_version = "unknown"
+    try:
+        from fieldapp.occupations import OCCUPATIONS_VERSION as occ_version
+    except Exception:  # noqa: BLE001
+        occ_version = "unknown"
+    return {"address_lists": str(geo_version), "occupations": str(occ_version)}
+
+
+@router.post("/devices/enroll", response_model=EnrollOut, responses=errors(400, 403, 409, 413))
+def enroll(body: EnrollIn, request: Request):
+    """Spend a one-time enrollment code to register a device's Ed25519 public key."""
+    c = ctx(request)
+    device_id = devices.enroll(c.db, body.code, body.public_key, body.name)
+    logs.event("device_enrolled", device_id=device_id)
+    info = c.keys.public_info()
+    return {"device_id": device_id, "seal_public_key": info["seal_public_key"], "sign_public_key": info["sign_public_key"]}
+
+
+@router.post("/auth/challenge", response_model=ChallengeOut, responses=errors(400, 401, 403, 413))
+def challenge(body: ChallengeIn, request: Request):
+    """A single-use nonce for the device to sign (expires quickly)."""
+    c = ctx(request)
+    return {"nonce": devices.new_challenge(c.db, body.device_id, c.settings.nonce_ttl), "expires_in": c.settings.nonce_ttl}
+
+
+@router.post("/auth/token", response_model=TokenOut, responses=errors(400, 401, 403, 413))
+def token(body: TokenIn, request: Request):
+    """Exchange a signed nonce for a short-lived bearer token."""
+    c = ctx(request)
+    tok = devices.issue_token(c.db, c.keys, body.device_id, body.nonce, body.signature, c.settings.token_ttl)
+    return {"token": tok, "expires_in": c.settings.token_ttl}
+
+
+BATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "gzip of the canonical JSON {v, batch_id, device_id, items:[sealed items]} "
+                       "(fieldapp.wire.build_batch); sent with Content-Encoding: gzip and any Content-Type.",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.post("/batches", response_model=ReceiptOut, openapi_extra=BATCH_BODY,
+             responses=errors(400, 401, 403, 409, 413, 415))
+async def post_batch(
+    request: Request,
+    device: tuple[str, bytes] = Depends(current_device),
+    idempotency_key: str = Header(..., alias="Idempotency-Key", max_length=200,
+                                  description="Client-chosen key; the same key and body replay the same receipt"),
+    batch_signature: str = Header(..., alias="X-Batch-Signature", max_length=200,
+                                  description="Device Ed25519 signature (base64) over wire.batch_message(body, key)"),
+    content_encoding: str = Header(..., alias="Content-Encoding", pattern="^[Gg][Zz][Ii][Pp]$",
+                                   description="Must be gzip (anything else: 415 bad_compression)"),
+):
+    """Take a sealed, device-signed batch; answer with the registry-signed receipt (committed first)."""
+    c, body = ctx(request), await request.body()
+    envelope = await run_in_threadpool(intake.process_batch, c.db, c.keys, c.settings, device_id=device[0],
+                                       device_public=device[1], body=body, idempotency_key=idempotency_key,
+                                       signature=batch_signature)
+    tally = Counter(r["status"] for r in envelope["receipt"]["results"])
+    logs.event("batch_receipt", device_id=device[0], batch_id=envelope["receipt"]["batch_id"], **tally)
+    return Response(wire.canonical_json(envelope), media_type="application/json")  # byte-identical on replay
+
+
+@router.post("/status", response_model=StatusOut, response_model_exclude_none=True, responses=AUTH_ERRORS)
+def status_by_ids(body: StatusIn, request: Request, device: tuple[str, bytes] = Depends(current_device)):
+    """Current state of some of this device's records (unknown IDs are left out)."""
+    found = records.status_by_ids(ctx(request).db, device[0], body.record_ids)
+    return {"records": found, "cursor": "", "more": False}
+
+
+@router.get("/status", response_model=StatusOut, response_model_exclude_none=True, responses=AUTH_ERRORS)
+def status_since(request: Request, since: str = Query("0", max_length=20, pattern=r"^[0-9]{1,18}$",
+                                                      description="Cursor from the previous answer; 0 for all"),
+                 device: tuple[str, bytes] = Depends(current_device)):
+    """Changes to this device's records after the cursor, oldest first."""
+    c = ctx(request)
+    found, cursor, more = records.status_since(c.db, device[0], int(since), c.settings.status_page)
+    return {"records": found, "cursor": str(cursor), "more": more}
+
