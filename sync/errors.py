@@ -1,0 +1,38 @@
+"""Errors of the sync engine: a machine-readable code and a translated message.
+
+Codes never carry personal data; message ids are ``sync.error.<code>`` in
+``fieldapp/locale/sync.<lang>.json``.
+"""
+
+from __future__ import annotations
+
+from fieldapp.errors import FieldappError
+
+# exit codes of `fieldapp sync` (see docs/sync.md)
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_UNREACHABLE = 3
+EXIT_QUARANTINED = 4
+EXIT_REFUSED = 5
+
+
+class SyncError(FieldappError):
+    """A sync failure; ``code`` is stable and safe to log."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, code: str, **params):
+        self.code = code
+        super().__init__(f"sync.error.{code}", **params)
+
+
+class Unreachable(SyncError):
+    """The registry could not be reached (or not trusted): nothing was lost, try later."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class Refused(SyncError):
+    """The registry refused this device (revoked, bad signature): needs an administrator."""
+
+    exit_code = EXIT_REFUSED

@@ -1,0 +1,54 @@
+"""End to end through the real command line and a real registry process: 1,000 records, exactly once."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from clitools import OUTREACH_PASSWORD, Cli, write_jsonl  # noqa: E402
+from fieldapp.synthetic import make_records  # noqa: E402
+
+
+def laptop(tmp_path, name, registry, records_file) -> Cli:
+    cli = Cli(tmp_path / name)
+    cli("init", "--user", "sup", check=True)
+    cli("user", "add", "--user", "sup", "--new-user", "ow", "--role", "outreach", new_password=OUTREACH_PASSWORD,
+        check=True)
+    cli("import", "--user", "ow", records_file, password=OUTREACH_PASSWORD, check=True)
+    cli("review", "--user", "sup", "--approve-all", check=True)
+    cli("register", "--user", "sup", "--server", registry.url, "--code", registry.code(), check=True)
+    return cli
+
+
+@pytest.mark.slow
+def test_1000_records_exactly_once_and_registered_then_a_second_device_adds_no_person(registry, tmp_path):
+    recs = make_records(1000, seed=77)
+    for i, rec in enumerate(recs):  # every person carries a national ID: that is how the registry knows them again
+        rec.setdefault("national_id", f"9{i:08d}")
+    src = write_jsonl(tmp_path / "people.jsonl", recs)
+    first = laptop(tmp_path, "laptop1", registry, src)
+    out = first("sync", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["counts"].get("queued", 0) == 0
+    exported = [json.loads(line) for line in registry.cli("export", "--format", "jsonl").splitlines() if line.strip()]
+    local = first.json("list", "--user", "sup", "--json")
+    assert len(exported) == 1000
+    assert len({r["registry_id"] for r in exported}) == 1000
+    assert {r["source_device"] for r in exported} == {json.loads((first.data_dir / "device.json").read_text())["device_id"]}
+    assert sorted(r["national_id"] for r in exported) == sorted(r["national_id"] for r in local)
+    # every local record ends registered (the registry registers at once here; sync pulls the states back)
+    first("sync", "--json")
+    states = {r["state"] for r in first.json("list", "--user", "sup", "--json")}
+    assert states == {"registered"}
+    # the same people enrolled again on a second laptop: the registry still holds 1,000 people
+    second = laptop(tmp_path, "laptop2", registry, src)
+    out = second("sync", "--json")
+    assert out.returncode == 0, out.stderr
+    again = [json.loads(line) for line in registry.cli("export", "--format", "jsonl").splitlines() if line.strip()]
+    assert len(again) == 1000 and {r["registry_id"] for r in again} == {r["registry_id"] for r in exported}
+    second("sync", "--json")
+    # the second laptop's records were answered "duplicate" with the first registry IDs: synced, then registered
+    assert {r["state"] for r in second.json("list", "--user", "sup", "--json")} <= {"synced", "registered"}
