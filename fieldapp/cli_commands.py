@@ -137,9 +137,6 @@ def cmd_review(args):
         if action != "approve" and not (args.reason or "").strip():
             raise FieldappError("core.review.reason_required")
         done = records.review(session, ids, action, args.reason)
-        from fieldapp import outbox
-
-        outbox.publish(session)
     say(f"core.cli.reviewed_{action}", count=len(done))
 
 

@@ -193,6 +193,10 @@ def review(session: Session, record_ids: list[str], action: str, reason: str | N
             session.audit.append(session.name, f"record.{target}", record_id, "submitted", target, reason, ts=now)
             if target == "approved":
                 _after_approval(session, tx, record_id, row)
+    if target == "approved":  # after the commit: hand the sealed items to the sync spool
+        from fieldapp import outbox
+
+        outbox.publish(session)
     return list(record_ids)
 
 

@@ -47,13 +47,8 @@ def _query_key(text: str) -> str:
     return match_key(text)
 
 
-def search(session: Session, text: str = "", state: str | None = None, since: str | None = None,
-           until: str | None = None, limit: int = 200, offset: int = 0) -> list[dict]:
-    """Records this user may see that match ``text``, newest first (returned records first).
-
-    ``since``/``until`` are ISO dates (inclusive) on the creation date.
-    """
-    from fieldapp.records import COLUMNS, STATES, _decode
+def _where(session: Session, text: str, state, since, until) -> tuple[list[str], list]:
+    from fieldapp.records import STATES
 
     where, params = [], []
     key = _query_key(text)
@@ -81,12 +76,32 @@ def search(session: Session, text: str = "", state: str | None = None, since: st
     if not session.is_supervisor:
         where.append("r.created_by = ?")
         params.append(session.name)
+    return where, params
+
+
+def search(session: Session, text: str = "", state: str | None = None, since: str | None = None,
+           until: str | None = None, limit: int = 200, offset: int = 0) -> list[dict]:
+    """Records this user may see that match ``text``, newest first (returned records first).
+
+    ``since``/``until`` are ISO dates (inclusive) on the creation date.
+    """
+    from fieldapp.records import COLUMNS, _decode
+
+    where, params = _where(session, text, state, since, until)
     sql = f"SELECT {', '.join('r.' + c for c in COLUMNS)} FROM records r"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY (r.state = 'returned') DESC, r.updated_at DESC, r.id LIMIT ? OFFSET ?"
     params += [int(limit), int(offset)]
     return [_decode(dict(zip(COLUMNS, row))) for row in session.conn.execute(sql, params)]
+
+
+def count(session: Session, text: str = "", state: str | None = None, since: str | None = None,
+          until: str | None = None) -> int:
+    """How many records ``search`` would find with no limit."""
+    where, params = _where(session, text, state, since, until)
+    sql = "SELECT count(*) FROM records r" + (" WHERE " + " AND ".join(where) if where else "")
+    return session.conn.execute(sql, params).fetchone()[0]
 
 
 def daily_counts(session: Session, days: int = 30, today: date | None = None, mine: bool = False) -> list[tuple[str, int]]:

@@ -323,6 +323,26 @@ class Spool:
                       " WHERE batch_id=?", (receipt_json, now, batch_id))
         return tally
 
+    def recent_batches(self, limit: int = 20) -> list[dict]:
+        """The newest batches with their outcome: ``{batch_id, state, items, attempts, last_error, updated_at, results}``.
+
+        ``results`` counts the batch's records by their state now (synced, quarantined, registered, ...).
+        """
+        rows = self._query("SELECT batch_id, state, n_items, attempts, last_error, updated_at FROM batches"
+                           " ORDER BY updated_at DESC, batch_id LIMIT ?", (int(limit),))
+        out = []
+        for batch_id, state, n, attempts, error, updated in rows:
+            results = dict(self._query("SELECT state, COUNT(*) FROM items WHERE batch_id=? GROUP BY state", (batch_id,)))
+            out.append({"batch_id": batch_id, "state": state, "items": n, "attempts": attempts, "last_error": error,
+                        "updated_at": updated, "results": results})
+        return out
+
+    def quarantined(self, limit: int = 500) -> list[dict]:
+        """Quarantined records with the registry's reason, newest first (record IDs and codes only)."""
+        rows = self._query("SELECT record_id, reason, updated_at FROM items WHERE state='quarantined'"
+                           " ORDER BY updated_at DESC LIMIT ?", (int(limit),))
+        return [{"record_id": r, "reason": why, "updated_at": t} for r, why, t in rows]
+
     def synced_ids(self, limit: int = 500, after: str = "") -> list[str]:
         """Record IDs in state ``synced`` (waiting for the registry's final word), by record_id."""
         return [r[0] for r in self._query(

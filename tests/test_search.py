@@ -69,3 +69,12 @@ def test_search_works_on_records_from_before_migration_3(tmp_path):
         some = records.list_records(sup, state="approved")[0]
         latin = some["data"]["given_name_latin"]
         assert some["id"] in [r["id"] for r in search.search(sup, latin, limit=1000)]
+
+
+def test_count_matches_search(filled):
+    store, rid = filled
+    with store.unlock("sup", "supervisor pw") as sup:
+        assert search.count(sup) == 60
+        assert search.count(sup, "sreymom") == len(search.search(sup, "sreymom"))
+    with store.unlock("ow", "outreach pw") as ow:
+        assert search.count(ow) == 30 and search.count(ow, state="approved") == 0

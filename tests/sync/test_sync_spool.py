@@ -79,6 +79,11 @@ def test_frozen_batch_survives_reopen_and_receipt_applies(tmp_path):
         del results[5]  # not mentioned: quarantined, so a faulty registry cannot make the engine loop
         spool.apply_receipt(b.batch_id, results)
         assert spool.open_batches() == []
+        (recent,) = spool.recent_batches()
+        assert recent["batch_id"] == b.batch_id and recent["state"] == "done" and recent["items"] == 20
+        assert recent["results"] == {"synced": 18, "quarantined": 2}
+        assert {q["record_id"]: q["reason"] for q in spool.quarantined()} == {
+            b.record_ids[3]: "invalid_record", b.record_ids[5]: "not_in_receipt"}
         c = spool.counts()
         assert c == {"queued": 10, "synced": 18, "registered": 0, "registry_rejected": 0, "quarantined": 2}
         assert spool.states([b.record_ids[5]])[b.record_ids[5]]["reason"] == "not_in_receipt"
