@@ -1,0 +1,236 @@
+"""Home (counts, chart, sync status), settings (language, idle lock), users (add, reset, disable), roles."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ui_consts import OUTREACH, OUTREACH_PASSWORD, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
+
+from fieldapp import config as app_config
+from fieldapp import i18n
+from fieldapp.errors import AuthError
+from fieldapp.store import Store
+from ui.qt import Qt
+
+
+def test_home_shows_counts_today_and_the_chart(make_harness, store_with_records):
+    h = make_harness(store_with_records)
+    h.login()
+    home = h.screen("home")
+    assert h.window.workspace.current_id() == "home"
+    assert home.state_values["submitted"].text() == "8"
+    assert home.state_values["approved"].text() == "4"
+    assert home.state_values["draft"].text() == "0"
+    assert home.state_names["approved"].text() == "Approved"
+    assert home.today_label.text() == "Enrolled by you today: 12"
+    data = home.chart.data
+    assert len(data) == 30 and sum(c for _d, c in data) == 12
+    assert "30 days, 12 enrollments in total" in home.chart.accessibleDescription()
+    assert home.sync_labels["connection"][1].text() == "Not registered with the registry"
+    assert home.sync_labels["last_sync"][1].text() == "Never"
+    assert home.sync_labels["waiting"][1].text() == "0"
+    image = home.chart.grab().toImage()  # it paints (bars in the highlight colour)
+    assert not image.isNull() and image.width() > 0
+
+    h.ctx.set_language("km")
+    assert home.state_values["submitted"].text() == "៨"
+    assert home.today_label.text() == i18n.tr("ui.home.today_mine", "km", count="១២")
+    assert home.chart_box.title() == i18n.tr("ui.home.chart_title", "km")
+
+
+def test_home_for_outreach_counts_only_their_records(make_harness, store_with_records):
+    h = make_harness(store_with_records)
+    h.login(OUTREACH, OUTREACH_PASSWORD)
+    home = h.screen("home")
+    assert home.state_values["submitted"].text() == "0"
+    assert home.today_label.text() == "Enrolled by you today: 0"
+
+
+class _FakeSync:
+    """Stands in for sync.service.SyncService: the snapshot the UI polls, and no thread."""
+
+    def start(self):
+        pass
+
+    def stop(self, timeout=None):
+        pass
+
+    def kick(self):
+        pass
+
+    def latest_progress(self):
+        from sync.progress import Progress
+
+        return Progress(phase="idle", online=True, last_success_at=1_700_000_000.0, queued=3)
+
+
+def test_home_and_status_bar_show_the_sync_service_state(harness):
+    harness.ctx.sync = _FakeSync()
+    harness.login()
+    home = harness.screen("home")
+    assert home.sync_labels["connection"][1].text() == "Online"
+    assert harness.window.status_sync.text() == "Online"
+    assert home.sync_labels["last_sync"][1].text().startswith("14 November 2023 at ")
+
+
+def test_language_switch_retranslates_without_restart(harness, qtbot):
+    h = harness
+    h.login()
+    home, settings = h.screen("home"), h.show("settings")
+    combo = settings.lang
+    combo.setFocus()
+    combo.setCurrentIndex(combo.findData("km"))
+    assert h.ctx.lang == "km"
+    assert settings.idle_label.text() == i18n.tr("ui.settings.idle_minutes", "km")
+    assert home.counts_box.title() == "កំណត់ត្រាតាមស្ថានភាព"
+    assert h.window.workspace.nav.item(0).text() == "ទំព័រដើម"
+    assert h.window.status_role.text() == "អ្នកត្រួតពិនិត្យ"
+    assert h.window.windowTitle() == i18n.tr("ui.app.title", "km")
+    assert settings.version.text() == "០.១.០"
+    assert app_config.load(h.ctx.data_dir).language == "km"
+    combo.setCurrentIndex(combo.findData("en"))
+    assert settings.idle_label.text() == "Lock after minutes without use"
+    assert home.counts_box.title() == "Records by state"
+    assert h.window.workspace.nav.item(0).text() == "Home"
+
+
+def test_settings_idle_minutes_accept_khmer_digits_and_apply_at_once(harness, qtbot):
+    h = harness
+    h.login()
+    settings = h.show("settings")
+    assert settings.idle.value() == 10 and h.window.idle.timeout_ms == 10 * 60_000
+    settings.idle.setFocus()
+    settings.idle.selectAll()
+    settings.idle.lineEdit().setText("")
+    settings.idle.lineEdit().insert("១៥")  # typed on a Khmer keyboard
+    settings.idle.interpretText()
+    assert settings.idle.value() == 15
+    assert app_config.load(h.ctx.data_dir).idle_minutes == 15
+    assert h.window.idle.timeout_ms == 15 * 60_000
+    assert settings.folder.text() == str(h.ctx.data_dir)
+    assert settings.device_rows["status"][1].text() == "Not registered with the registry"
+    assert not settings.device_rows["device_id"][1].isVisible()
+
+
+def test_settings_show_the_registered_device(harness, qtbot):
+    from fieldapp import device as device_file
+    from fieldapp import wire
+
+    priv, pub = wire.new_device_keys()
+    keys = wire.new_registry_keys()
+    seal = next(v for k, v in keys.items() if "seal" in k and "public" in k)
+    sign = next(v for k, v in keys.items() if "sign" in k and "public" in k)
+    device_file.save(harness.ctx.data_dir, device_file.Device(
+        "dev-0042", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub), wire.b64e(seal), wire.b64e(sign),
+        "2025-03-04T05:06:07Z"))
+    harness.login()
+    settings = harness.show("settings")
+    assert settings.device_rows["status"][1].text() == "This laptop is registered"
+    assert settings.device_rows["device_id"][1].text() == "dev-0042"
+    assert settings.device_rows["server_url"][1].text() == "https://registry.example.org"
+    assert settings.device_rows["registered_at"][1].text() == "4 March 2025"
+    assert "PRIVATE" not in settings.registry.grab().toImage().text()
+
+
+def _unlock_result(data_dir, user, password):
+    try:
+        Store(data_dir).unlock(user, password).close()
+        return "ok"
+    except AuthError as exc:
+        return exc.msg_id
+
+
+def test_supervisor_adds_a_user_resets_a_password_and_disables_a_user(harness, qtbot):
+    h = harness
+    h.login()
+    qtbot.keyClick(h.window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
+    h.settle()
+    users = h.screen("users")
+    assert h.window.workspace.current_id() == "users"
+    assert users.table.rowCount() == 2
+    f = {k: e for k, (_l, e) in users.add_fields.items()}
+    f["user"].setText("new.worker")
+    f["full_name"].setText("Keo Sopheap")
+    f["role"].setCurrentIndex(f["role"].findData("outreach"))
+    f["password"].setText("first password")
+    f["password_again"].setText("first password")
+    users.add_button.click()
+    qtbot.waitUntil(lambda: users.table.rowCount() == 3, timeout=WORKER_TIMEOUT_MS)
+    h.settle()
+    assert users.message.text() == "User new.worker added."
+    assert users.selected_user() == "new.worker"
+    assert f["user"].text() == "" and f["password"].text() == ""
+
+    # a name the core refuses: the core's message, in the user's language
+    f["user"].setText("Bad Name")
+    f["password"].setText("whatever123")
+    f["password_again"].setText("whatever123")
+    users.add_button.click()
+    qtbot.waitUntil(lambda: "2 to 32 characters" in users.message.text(), timeout=WORKER_TIMEOUT_MS)
+
+    r = {k: e for k, (_l, e) in users.reset_fields.items()}
+    r["new_password"].setText("second password")
+    r["password_again"].setText("second passwrd")
+    users.reset_button.click()
+    assert users.message.text() == "The two passwords differ."
+    r["password_again"].setText("second password")
+    users.reset_button.click()
+    qtbot.waitUntil(lambda: users.message.text() == "New password set for new.worker.", timeout=WORKER_TIMEOUT_MS)
+
+    assert users.disable_button.text() == "Disable"
+    users.disable_button.click()
+    qtbot.waitUntil(lambda: "is disabled" in users.message.text(), timeout=WORKER_TIMEOUT_MS)
+    h.settle()
+    row = [users.table.item(i, 0).text() for i in range(users.table.rowCount())].index("new.worker")
+    assert users.table.item(row, 3).text() == "Disabled"
+    assert users.disable_button.text() == "Enable"
+    # nobody can disable themselves: the button is off for the logged-in supervisor
+    users.select(SUPERVISOR)
+    assert not users.disable_button.isEnabled()
+
+    # the effects, checked against the store itself
+    h.window.logout()
+    h.settle()
+    data_dir = h.ctx.data_dir
+    assert _unlock_result(data_dir, "new.worker", "second password") == "core.auth.disabled"
+    assert _unlock_result(data_dir, "new.worker", "first password") == "core.auth.wrong_password"
+
+
+def test_outreach_sees_no_users_or_review(harness, qtbot):
+    h = harness
+    h.login(OUTREACH, OUTREACH_PASSWORD)
+    ws = h.window.workspace
+    assert ws.visible_ids() == ["home", "enroll", "records", "sync", "settings"]
+    for key in (Qt.Key.Key_4, Qt.Key.Key_6):
+        qtbot.keyClick(h.window, key, Qt.KeyboardModifier.ControlModifier)
+        assert ws.current_id() == "home"
+    assert not ws.show_screen("users")
+    qtbot.keyClick(h.window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
+    assert ws.current_id() == "settings"
+
+
+def test_supervisor_reaches_every_screen_by_keyboard(harness, qtbot):
+    h = harness
+    h.login(SUPERVISOR, PASSWORD)
+    ws = h.window.workspace
+    assert ws.visible_ids() == ["home", "enroll", "records", "review", "sync", "users", "settings"]
+    for number, screen_id in enumerate(ws.visible_ids(), start=1):
+        qtbot.keyClick(h.window, getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+        assert ws.current_id() == screen_id
+        h.settle()
+        focused = h.window.focusWidget()
+        assert focused is None or ws.screens[screen_id].isAncestorOf(focused) or not h.window.isActiveWindow()
+    # and with the side list alone
+    ws.nav.setFocus()
+    qtbot.keyClick(ws.nav, Qt.Key.Key_Home)
+    assert ws.current_id() == "home"
+    qtbot.keyClick(ws.nav, Qt.Key.Key_Down)
+    assert ws.current_id() == "enroll"
+    h.settle()
+
+
+def test_dates_are_shown_in_the_local_form(harness):
+    harness.login()
+    harness.ctx.set_language("km")
+    assert harness.ctx.format_date(date(2024, 1, 15)) == "ថ្ងៃទី១៥ ខែមករា ឆ្នាំ២០២៤"
+    assert harness.ctx.format_date("2024-01-15T08:00:00Z") == "ថ្ងៃទី១៥ ខែមករា ឆ្នាំ២០២៤"

@@ -1,0 +1,142 @@
+"""Records: search by Khmer name (zero-width spaces and all), Latin name, phone and ID; filters; 100,000 rows."""
+
+from __future__ import annotations
+
+import time
+
+from helpers_forms import (OW, SUP, WAIT_MS, choose, contexts, insert_bulk, offscreen_ok, person,  # noqa: F401
+                           show_widget, store_records, type_into)
+
+from ui.qt import QComboBox, QLineEdit, Qt, QTimer, QWidget
+from ui.screens.records import RecordsScreen
+
+
+def _settled(screen, text: str) -> bool:
+    model = screen.model
+    return model.query.get("text") == text and not model.loading and model.pages_loaded > 0
+
+
+def _search(qtbot, screen, text: str) -> list[str]:
+    type_into(qtbot, screen.search, text)
+    qtbot.waitUntil(lambda: _settled(screen, text), timeout=WAIT_MS)
+    return [row["name_latin"] for row in screen.model.rows()]
+
+
+@offscreen_ok
+def test_search_by_khmer_latin_name_phone_and_id(qtbot, store_dir, contexts):
+    sok = person(seed=21, family_name="សុខ", given_name="ស្រីមុំ", family_name_latin="Sok",
+                 given_name_latin="Sreymom", phone="012345678", national_id="123456789")
+    chan = person(seed=22, family_name="ចាន់", given_name="ដារា", family_name_latin="Chan",
+                  given_name_latin="Dara", phone="017888999", national_id="223456789")
+    store_records(store_dir, [sok, chan])
+    ctx = contexts(store_dir, OW)
+    screen = show_widget(qtbot, RecordsScreen(ctx))
+    screen.activate()
+    qtbot.waitUntil(lambda: screen.model.rowCount() == 2, timeout=WAIT_MS)
+
+    assert _search(qtbot, screen, "ស្រី\u200bមុំ") == ["Sok Sreymom"]          # zero-width space typed inside
+    assert _search(qtbot, screen, "សុខ\u200b ស្រីមុំ") == ["Sok Sreymom"]
+    assert _search(qtbot, screen, "dara") == ["Chan Dara"]                    # Latin, any case
+    assert _search(qtbot, screen, "Dara Chan") == ["Chan Dara"]               # either name order
+    assert _search(qtbot, screen, "012 345 678") == ["Sok Sreymom"]           # phone as written
+    assert _search(qtbot, screen, "+855 17 888 999") == ["Chan Dara"]         # international form
+    assert _search(qtbot, screen, "០១២៣៤៥៦៧៨") == ["Sok Sreymom"]             # Khmer digits
+    assert _search(qtbot, screen, "223456789") == ["Chan Dara"]               # national ID
+    assert _search(qtbot, screen, "nobody") == []
+    assert sorted(_search(qtbot, screen, "")) == ["Chan Dara", "Sok Sreymom"]
+
+    # filters: state and creation date (Khmer digits accepted; a malformed date says so)
+    choose(qtbot, screen.state, "draft")
+    qtbot.waitUntil(lambda: screen.model.query.get("state") == "draft" and not screen.model.loading, timeout=WAIT_MS)
+    assert screen.model.rowCount() == 0
+    choose(qtbot, screen.state, None)
+    type_into(qtbot, screen.since, "២៩៩៩-០១-០១")
+    qtbot.waitUntil(lambda: screen.model.query.get("since") == "2999-01-01" and not screen.model.loading,
+                    timeout=WAIT_MS)
+    assert screen.model.rowCount() == 0
+    type_into(qtbot, screen.since, "2024-99")
+    qtbot.waitUntil(lambda: screen.dates_problem.isVisible(), timeout=WAIT_MS)
+    assert screen.model.query.get("since") is None
+    assert all(w.accessibleName() for w in (screen.search, screen.state, screen.since, screen.until, screen.table))
+
+
+@offscreen_ok
+def test_hundred_thousand_records_load_in_pages_without_blocking(qtbot, store_dir, contexts):
+    insert_bulk(store_dir, 100_000)
+    ctx = contexts(store_dir, SUP)
+    screen = show_widget(qtbot, RecordsScreen(ctx))
+    model = screen.model
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(5)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+
+    started = time.perf_counter()
+    screen.activate()                                   # opens the screen: the query goes to the worker
+    assert time.perf_counter() - started < 0.1
+    assert model.loading and model.rowCount() == 0
+    qtbot.waitUntil(lambda: model.rowCount() == 200, timeout=WAIT_MS)
+    assert model.canFetchMore()
+
+    for pages in range(2, 7):                          # scrolling to the end fetches the next page
+        screen.table.scrollToBottom()
+        qtbot.waitUntil(lambda p=pages: model.rowCount() == 200 * p, timeout=WAIT_MS)
+    assert model.canFetchMore()
+
+    ticks.clear()
+    started = time.perf_counter()
+    model.fetchMore()
+    assert time.perf_counter() - started < 0.05         # queued, not run here
+    qtbot.waitUntil(lambda: model.rowCount() == 1400, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(ticks) >= 3, timeout=WAIT_MS)
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert max(gaps) < 0.25, "the UI thread stalled while a page loaded"
+    assert len({row["id"] for row in model.rows()}) == 1400  # no page fetched twice
+
+    # a filter over all of them is also answered off the UI thread, a page at a time
+    choose(qtbot, screen.state, "approved")
+    qtbot.waitUntil(lambda: model.query.get("state") == "approved" and model.rowCount() == 200, timeout=WAIT_MS)
+    assert {row["state"] for row in model.rows()} == {"approved"}
+    timer.stop()
+
+
+def _texts(root) -> dict:
+    """Visible texts of labels, buttons, group boxes, check boxes and table headers under ``root``."""
+    from ui.qt import QAbstractItemView, QCheckBox, QGroupBox, QLabel, QPushButton
+
+    out = {}
+    for widget in [root] + root.findChildren(QWidget):
+        if widget.property("i18n_exempt") or not widget.isVisibleTo(root):
+            continue
+        if isinstance(widget, (QLabel, QPushButton, QCheckBox)):
+            out[(id(widget), "text")] = widget.text()
+        elif isinstance(widget, QGroupBox):
+            out[(id(widget), "title")] = widget.title()
+        if isinstance(widget, QAbstractItemView) and widget.model() is not None:
+            model = widget.model()
+            for col in range(model.columnCount()):
+                out[(id(widget), col)] = str(model.headerData(col, Qt.Horizontal) or "")
+        if widget.accessibleName() and isinstance(widget, (QLineEdit, QComboBox, QAbstractItemView)):
+            out[(id(widget), "name")] = widget.accessibleName()
+    return {k: v for k, v in out.items() if any(ch.isalpha() for ch in v)}
+
+
+@offscreen_ok
+def test_every_visible_string_of_the_form_screens_is_translated(qtbot, store_dir, contexts):
+    from ui.screens.enroll import EnrollScreen
+    from ui.screens.review import ReviewScreen
+    from ui.screens.sync_screen import SyncScreen
+
+    ctx = contexts(store_dir, SUP)
+    screens = [show_widget(qtbot, cls(ctx)) for cls in (EnrollScreen, RecordsScreen, ReviewScreen, SyncScreen)]
+    english = {i: _texts(s) for i, s in enumerate(screens)}
+    assert all(english.values())
+    ctx.set_language("km")
+    for i, screen in enumerate(screens):
+        khmer = _texts(screen)
+        for key, text in english[i].items():
+            assert khmer.get(key) != text and any("\u1780" <= ch <= "\u17ff" for ch in khmer.get(key, "")), \
+                (type(screen).__name__, text)
+    ctx.set_language("en")
+    assert _texts(screens[0]) == english[0]

@@ -1,0 +1,81 @@
+"""Sync against the real reference registry on loopback: register through the screen, watch the progress
+bar move batch by batch, and see the records end ``registered``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from helpers_forms import (SUP, WAIT_MS, contexts, offscreen_ok, open_session, show_widget, states,  # noqa: F401
+                           store_records, type_into)
+
+from fieldapp.synthetic import make_records
+from ui.qt import Qt
+from ui.screens.sync_screen import SyncScreen
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
+from faultproxy import FaultProxy  # noqa: E402  (the sync tests' loopback proxy)
+from sync_helpers import Registry  # noqa: E402  (``python -m registry serve`` as a subprocess)
+
+SYNC_WAIT_MS = 90000
+
+
+@pytest.fixture
+def registry(tmp_path):
+    reg = Registry(tmp_path / "registry", register_delay=0).start()
+    yield reg
+    reg.stop()
+
+
+@pytest.fixture
+def slow_proxy(registry):
+    """Each batch's receipt is held back 0.6 s, so a 250 ms poll sees the bar between batches."""
+    proxy = FaultProxy(registry.port)
+    proxy.add("delay", seconds=0.6, count=None)
+    yield proxy
+    proxy.close()
+
+
+@offscreen_ok
+def test_register_then_sync_until_registered(qtbot, store_dir, contexts, registry, slow_proxy):
+    from sync.service import SyncService
+
+    ids = store_records(store_dir, make_records(120, seed=41), approve=True)  # approved before registration
+    ctx = contexts(store_dir, SUP, sync=SyncService(store_dir))
+    screen = show_widget(qtbot, SyncScreen(ctx))
+    qtbot.waitUntil(lambda: screen.register_form.isVisible(), timeout=WAIT_MS)
+    assert not screen.sync_button.isEnabled()               # nothing to talk to yet
+    seen: list[tuple[int, int]] = []
+    screen.bar.valueChanged.connect(lambda v: seen.append((v, screen.bar.maximum())))
+
+    type_into(qtbot, screen.url, slow_proxy.url)
+    type_into(qtbot, screen.code, registry.code())
+    qtbot.mouseClick(screen.register_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: (store_dir / "device.json").exists(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not screen.register_form.isVisible(), timeout=WAIT_MS)
+
+    qtbot.waitUntil(lambda: {s for s, _r in states(store_dir, ids).values()} == {"registered"},
+                    timeout=SYNC_WAIT_MS)
+    assert (120, 120) in seen                               # the bar reached the end...
+    assert any(0 < v < 120 and m == 120 for v, m in seen), seen  # ...through values in between
+    qtbot.waitUntil(lambda: screen.batches.count() >= 2, timeout=WAIT_MS)
+    assert "sent" in screen.batches.item(0).text()
+    qtbot.waitUntil(lambda: "Registered: 120" in screen.counts.text(), timeout=WAIT_MS)
+    assert screen.quarantine.topLevelItemCount() == 0
+    assert registry.export_counts() == {rid: 1 for rid in ids}
+
+    # "Sync now" (F5) with nothing waiting: a quick pass, and the button comes back
+    qtbot.waitUntil(screen.sync_button.isEnabled, timeout=WAIT_MS)
+    qtbot.keyClick(screen.sync_button, Qt.Key_F5)
+    qtbot.waitUntil(lambda: "finished" in screen.status.text(), timeout=SYNC_WAIT_MS)
+
+    # quarantined records are listed with their reason
+    session = open_session(store_dir, SUP)
+    with session.write() as tx:
+        tx.execute("UPDATE records SET state = 'quarantined', reason = 'conflict' WHERE id = ?", (ids[0],))
+    session.close()
+    screen.reload()
+    qtbot.waitUntil(lambda: screen.quarantine.topLevelItemCount() == 1, timeout=WAIT_MS)
+    assert screen.quarantine.topLevelItem(0).text(2) == "conflict"
+    assert screen.quarantine.topLevelItem(0).text(0) == ids[0][:8]

@@ -1,0 +1,72 @@
+"""``run(data_dir, demo=None)``: the desktop application's entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from fieldapp.store import Store, umask_private
+from ui.context import AppContext
+from ui.fonts import apply_fonts, load_fonts
+from ui.main_window import MainWindow
+from ui.qt import QApplication
+from ui.style import apply_style
+
+log = logging.getLogger("fieldapp.ui")
+
+
+def make_application(argv=None) -> QApplication:
+    """The QApplication with the bundled fonts and the style (reuses one that exists, e.g. in tests)."""
+    app = QApplication.instance() or QApplication(list(argv if argv is not None else sys.argv[:1]))
+    app.setApplicationName("fieldapp")
+    app.setOrganizationName("fieldapp")
+    apply_fonts(app, load_fonts())
+    apply_style(app)
+    return app
+
+
+def start_sync(data_dir: Path):
+    """The background sync service if this laptop is registered, else None (no network on the UI thread)."""
+    from fieldapp import device as device_file
+
+    try:
+        if device_file.load(data_dir) is None:
+            return None
+        from sync.service import SyncService
+    except Exception as exc:  # a damaged device file must not keep the app from starting
+        log.error("sync not started: %s", type(exc).__name__)
+        return None
+    service = SyncService(data_dir)
+    service.start()
+    return service
+
+
+def build(data_dir, demo: dict | None = None, sync=None) -> tuple[AppContext, MainWindow]:
+    """Context and main window, first run or login shown (used by ``run``, the tests and the screenshots)."""
+    ctx = AppContext(Path(data_dir), sync=sync, demo=demo)
+    window = MainWindow(ctx, demo=demo)
+    window.start(Store(ctx.data_dir).exists())
+    return ctx, window
+
+
+def shutdown(ctx: AppContext, window: MainWindow) -> None:
+    window.idle.shutdown()
+    ctx.worker.stop()
+    if ctx.sync is not None:
+        ctx.sync.stop(timeout=10)
+
+
+def run(data_dir, demo: dict | None = None) -> int:
+    umask_private()
+    app = make_application()
+    data_dir = Path(data_dir)
+    ctx, window = build(data_dir, demo=demo, sync=start_sync(data_dir))
+    em = window.fontMetrics().height()  # sized from the font, so it follows the screen's scaling
+    available = app.primaryScreen().availableGeometry()
+    window.resize(min(em * 64, available.width()), min(em * 40, available.height()))
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        shutdown(ctx, window)

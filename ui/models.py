@@ -1,0 +1,171 @@
+"""Qt table model of records, fetched lazily in pages through the DB worker.
+
+``RecordsModel`` never queries on the UI thread: ``fetchMore`` queues
+``fieldapp.search.search`` (limit/offset) on the worker and appends the page when
+it arrives; results of an older query (the user typed on) are dropped. Rows keep
+only what the table shows, so scrolling through 100,000 records stays light.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from fieldapp import search
+from ui.qt import QColor, QFont, QObject, Qt, QtCore, Signal
+
+PAGE_SIZE = 200
+COLUMNS = ("state", "name", "name_latin", "national_id", "phone", "created", "reason")
+ID_ROLE = Qt.UserRole + 1
+STATE_ROLE = Qt.UserRole + 2
+_RETURNED = QColor("#fff4ce")
+
+
+def _name(data: dict, family: str, given: str) -> str:
+    return " ".join(str(data[k]) for k in (family, given) if isinstance(data.get(k), str) and data[k])
+
+
+def slim(record: dict) -> dict:
+    """What a row of the table needs from a record (computed on the worker thread)."""
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    return {"id": record["id"], "state": record["state"], "reason": record.get("reason") or "",
+            "created_at": record.get("created_at") or "", "name": _name(data, "family_name", "given_name"),
+            "name_latin": _name(data, "family_name_latin", "given_name_latin"),
+            "national_id": str(data.get("national_id") or ""), "phone": str(data.get("phone") or ""),
+            "duplicates": len(record.get("duplicates") or [])}
+
+
+def fetch_page(session, query: dict, offset: int, limit: int, generation: int = 0) -> tuple[int, list[dict]]:
+    """Worker side: one page of ``search.search``, slimmed, tagged with the query's generation."""
+    rows = search.search(session, query.get("text") or "", query.get("state"), query.get("since"),
+                         query.get("until"), limit=limit, offset=offset)
+    return generation, [slim(r) for r in rows]
+
+
+class RecordsModel(QtCore.QAbstractTableModel):
+    """Every record the user may see that matches the query, newest first (returned records first)."""
+
+    page_loaded = Signal(int)       # rows loaded so far
+    load_failed = Signal(object)
+
+    def __init__(self, ctx, page_size: int = PAGE_SIZE, parent: QObject | None = None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.page_size = page_size
+        self.query: dict = {}
+        self._rows: list[dict] = []
+        self._more = False
+        self._loading = False
+        self._generation = 0
+        self._issued: deque[int] = deque()  # generations of the pages in flight (the worker answers in order)
+        self.pages_loaded = 0
+
+    # ------------------------------------------------------------------ query
+    def set_query(self, text: str = "", state: str | None = None, since: str | None = None,
+                  until: str | None = None) -> None:
+        self.query = {"text": text, "state": state, "since": since, "until": until}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Drop the loaded rows and fetch the first page again (e.g. after records changed)."""
+        self._generation += 1
+        self.beginResetModel()
+        self._rows = []
+        self._more, self._loading = True, False
+        self.pages_loaded = 0
+        self.endResetModel()
+        self.fetchMore(QtCore.QModelIndex())
+
+    @property
+    def loading(self) -> bool:
+        return self._loading
+
+    # ------------------------------------------------------------------ lazy fetching
+    def canFetchMore(self, parent=QtCore.QModelIndex()) -> bool:
+        return not parent.isValid() and self._more and not self._loading
+
+    def fetchMore(self, parent=QtCore.QModelIndex()) -> None:
+        if parent.isValid() or not self._more or self._loading:
+            return
+        self._loading = True
+        self._issued.append(self._generation)
+        self.ctx.worker.run(fetch_page, dict(self.query), len(self._rows), self.page_size, self._generation,
+                            on_done=self._append, on_error=self._failed)
+
+    def _append(self, result: tuple[int, list[dict]]) -> None:
+        generation, rows = result
+        self._issued.popleft()
+        if generation != self._generation:
+            return  # an older query's page
+        self._loading = False
+        self._more = len(rows) >= self.page_size
+        if rows:
+            start = len(self._rows)
+            self.beginInsertRows(QtCore.QModelIndex(), start, start + len(rows) - 1)
+            self._rows.extend(rows)
+            self.endInsertRows()
+        self.pages_loaded += 1
+        self.page_loaded.emit(len(self._rows))
+
+    def _failed(self, exc) -> None:
+        if self._issued.popleft() == self._generation:
+            self._loading, self._more = False, False
+            self.load_failed.emit(exc)
+
+    # ------------------------------------------------------------------ model
+    def rowCount(self, parent=QtCore.QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QtCore.QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def row(self, index: int) -> dict:
+        return self._rows[index]
+
+    def record_id(self, index: int) -> str:
+        return self._rows[index]["id"]
+
+    def rows(self) -> list[dict]:
+        return list(self._rows)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ToolTipRole and row["reason"]:
+            return self.ctx.tr("forms.records.reason_tip", reason=row["reason"])
+        if role == Qt.BackgroundRole and row["state"] == "returned":
+            return _RETURNED
+        if role == Qt.FontRole and row["state"] == "returned":
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == ID_ROLE:
+            return row["id"]
+        if role == STATE_ROLE:
+            return row["state"]
+        return None
+
+    def _display(self, row: dict, column: str) -> str:
+        if column == "state":
+            return self.ctx.tr(f"forms.state.{row['state']}")
+        if column == "created":
+            try:
+                return self.ctx.format_date(row["created_at"]) if row["created_at"] else ""
+            except ValueError:
+                return ""
+        if column in ("national_id", "phone"):
+            return self.ctx.format_number(row[column]) if self.ctx.lang == "km" else row[column]
+        return row[column]
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if role == Qt.DisplayRole and orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
+            return self.ctx.tr(f"forms.records.col.{COLUMNS[section]}")
+        return None
+
+    def retranslate(self) -> None:
+        if self._rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
+        self.headerDataChanged.emit(Qt.Horizontal, 0, len(COLUMNS) - 1)

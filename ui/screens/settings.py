@@ -1,0 +1,128 @@
+"""Settings: language, idle lock minutes, data folder, registry and device details, version."""
+
+from __future__ import annotations
+
+import fieldapp
+from fieldapp import config as app_config
+from fieldapp import device as device_file
+from ui.qt import QFormLayout, QGroupBox, QLabel, QVBoxLayout, Qt, Signal
+from ui.screens.base import Screen
+from ui.screens.login import heading, language_combo
+from ui.widgets import DigitSpinBox
+
+
+def load_device(data_dir) -> dict | None:
+    """Worker job: the public details of this laptop's registration (never the private key)."""
+    dev = device_file.load(data_dir)
+    if dev is None:
+        return None
+    return {"device_id": dev.device_id, "server_url": dev.server_url, "registered_at": dev.registered_at,
+            "ca_file": dev.ca_file}
+
+
+class SettingsScreen(Screen):
+    title_id = "ui.nav.settings"
+    shortcut = "Ctrl+7"
+    #: the idle-lock delay changed (minutes); the main window applies it at once
+    idle_minutes_changed = Signal(int)
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        self._device: dict | None = None
+        self._device_error = None
+        layout = QVBoxLayout(self)
+        self.heading = heading(self, 1.4)
+        layout.addWidget(self.heading)
+
+        self.general = QGroupBox(self)
+        form = QFormLayout(self.general)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.lang = language_combo(self)
+        self.lang_label = QLabel(self.general)
+        self.lang_label.setBuddy(self.lang)
+        form.addRow(self.lang_label, self.lang)
+        self.idle = DigitSpinBox(ctx, self.general)
+        self.idle.setRange(app_config.MIN_IDLE_MINUTES, app_config.MAX_IDLE_MINUTES)
+        self.idle.setValue(ctx.config.idle_minutes)
+        self.idle_label = QLabel(self.general)
+        self.idle_label.setBuddy(self.idle)
+        form.addRow(self.idle_label, self.idle)
+        self.folder_label = QLabel(self.general)
+        self.folder = QLabel(str(ctx.data_dir), self.general)
+        self.folder.setProperty("i18n_exempt", True)  # a path
+        self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow(self.folder_label, self.folder)
+        layout.addWidget(self.general)
+
+        self.registry = QGroupBox(self)
+        self.registry_form = QFormLayout(self.registry)
+        self.device_rows: dict[str, tuple[QLabel, QLabel]] = {}
+        for key in ("status", "server_url", "device_id", "registered_at", "ca_file"):
+            label, value = QLabel(self.registry), QLabel(self.registry)
+            value.setWordWrap(True)
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.registry_form.addRow(label, value)
+            self.device_rows[key] = (label, value)
+        layout.addWidget(self.registry)
+
+        self.about = QGroupBox(self)
+        about = QFormLayout(self.about)
+        self.version_label = QLabel(self.about)
+        self.version = QLabel(self.about)
+        about.addRow(self.version_label, self.version)
+        layout.addWidget(self.about)
+        layout.addStretch(1)
+
+        self.setTabOrder(self.lang, self.idle)
+        self.idle.valueChanged.connect(self._idle_changed)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.heading.setText(self.t("ui.nav.settings"))
+        self.general.setTitle(self.t("ui.settings.general"))
+        self.lang_label.setText(self.t("ui.field.language"))
+        self.lang.setAccessibleName(self.t("ui.field.language"))
+        self.idle_label.setText(self.t("ui.settings.idle_minutes"))
+        self.idle.setAccessibleName(self.t("ui.settings.idle_minutes"))
+        self.folder_label.setText(self.t("ui.settings.data_folder"))
+        self.registry.setTitle(self.t("ui.settings.registry"))
+        for key, (label, _value) in self.device_rows.items():
+            label.setText(self.t(f"ui.settings.device_{key}"))
+        self.about.setTitle(self.t("ui.settings.about"))
+        self.version_label.setText(self.t("ui.settings.version"))
+        self.version.setText(self.ctx.format_number(fieldapp.__version__))
+        self._show_device()
+
+    def activate(self) -> None:
+        self.idle.blockSignals(True)
+        self.idle.setValue(self.ctx.config.idle_minutes)
+        self.idle.blockSignals(False)
+        self.ctx.worker.call(load_device, self.ctx.data_dir, on_done=self._device_loaded, on_error=self._device_failed)
+
+    def _device_loaded(self, info: dict | None) -> None:
+        self._device, self._device_error = info, None
+        self._show_device()
+
+    def _device_failed(self, exc) -> None:
+        self._device, self._device_error = None, exc
+        self._show_device()
+
+    def _show_device(self) -> None:
+        info = self._device
+        if self._device_error is not None:
+            status = self.t("ui.settings.device_damaged")
+        else:
+            status = self.t("ui.settings.registered" if info else "ui.sync.not_registered")
+        self.device_rows["status"][1].setText(status)
+        for key in ("server_url", "device_id", "registered_at", "ca_file"):
+            label, value = self.device_rows[key]
+            text = (info or {}).get(key) or ""
+            if key == "registered_at" and text:
+                text = self.ctx.format_date(text)
+            value.setText(text)
+            value.setProperty("i18n_exempt", key != "registered_at")  # addresses, IDs, paths are data
+            self.registry_form.setRowVisible(label, bool(text))
+
+    def _idle_changed(self, minutes: int) -> None:
+        self.ctx.save_config(idle_minutes=minutes)
+        self.idle_minutes_changed.emit(self.ctx.config.idle_minutes)

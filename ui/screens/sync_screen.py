@@ -1,0 +1,338 @@
+"""Sync: progress of batches going to the central registry, quarantined records, "Sync now", registration.
+
+The sync service runs its own background loop (``SyncService.start()``: it sends
+whenever the registry is reachable); this screen only polls its immutable
+progress snapshot with a timer and never blocks. Network calls (registration,
+"Sync now") run on a plain background thread; store calls go through the DB
+worker. After each pass, ``outbox.refresh`` moves record states on (synced,
+registered, quarantined).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from fieldapp import device as device_file
+from fieldapp import outbox, search
+from fieldapp.khmer import to_ascii_digits
+from fieldapp.spool import Spool
+from ui.models import slim
+from ui.qt import (QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QListWidget, QPushButton,
+                   QShortcut, Qt, QTimer, QtWidgets, QVBoxLayout)
+from ui.screens.base import Screen
+from ui.widgets.duplicates import short_id
+
+POLL_MS = 250
+SYNC_KEYS, REGISTER_KEYS, BROWSE_KEYS = "F5", "Ctrl+Return", "Ctrl+O"
+_ACTIVE = ("probing", "authenticating", "sending", "polling")
+
+
+class Task:
+    """A call on a daemon thread (network: never on the UI thread); the screen's timer collects the outcome."""
+
+    def __init__(self, fn, *args, on_done=None, on_error=None):
+        self.on_done, self.on_error = on_done, on_error
+        self.result = self.error = None
+        self.done = False
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name="fieldapp-ui-task", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args) -> None:
+        try:
+            self.result = fn(*args)
+        except Exception as exc:  # handed to the UI thread, shown translated
+            self.error = exc
+        finally:
+            self.done = True
+
+    def deliver(self) -> None:
+        callback, value = (self.on_error, self.error) if self.error is not None else (self.on_done, self.result)
+        if callback is not None:
+            callback(value)
+
+
+def load_files(data_dir) -> dict:
+    """Worker job (no session): the device identity summary and the spool counts."""
+    dev = device_file.load(data_dir)
+    counts = {}
+    if dev is not None or (data_dir / "spool.db").exists():
+        with Spool(data_dir) as spool:
+            counts = spool.counts()
+    return {"device_id": dev.device_id if dev else None, "server_url": dev.server_url if dev else None,
+            "counts": counts}
+
+
+def load_quarantined(session) -> list[dict]:
+    return [slim(r) for r in search.search(session, "", "quarantined", limit=500)]
+
+
+def make_service(data_dir):
+    from sync.service import SyncService
+
+    return SyncService(data_dir)
+
+
+class SyncScreen(Screen):
+    title_id = "ui.nav.sync"
+    shortcut = "Ctrl+5"
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(ctx, parent)
+        self.tasks: list[Task] = []
+        self.files: dict = {}
+        self._phase: str | None = None
+        self._seen = (0, 0, 0)  # batches, sent, quarantined already listed
+        self.device_box, self.progress_box = QGroupBox(self), QGroupBox(self)
+        self.batches_box, self.quarantine_box = QGroupBox(self), QGroupBox(self)
+        self.device_label = QLabel(self.device_box)
+        self.device_label.setObjectName("sync_device")
+        self.device_label.setWordWrap(True)
+        self.register_form = QtWidgets.QWidget(self.device_box)
+        form = QFormLayout(self.register_form)
+        self.url, self.code, self.ca = (QLineEdit(self.register_form) for _ in range(3))
+        for name, widget in (("url", self.url), ("code", self.code), ("ca", self.ca)):
+            widget.setObjectName(f"sync_{name}")
+        self.browse = QPushButton(self.register_form)
+        self.browse.clicked.connect(self._browse)
+        self.register_button = QPushButton(self.register_form)
+        self.register_button.setObjectName("sync_register")
+        self.register_button.clicked.connect(self.register)
+        self.form_labels = {k: QLabel(self.register_form) for k in ("url", "code", "ca")}
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca, 1)
+        ca_row.addWidget(self.browse)
+        form.addRow(self.form_labels["url"], self.url)
+        form.addRow(self.form_labels["code"], self.code)
+        form.addRow(self.form_labels["ca"], ca_row)
+        form.addRow(self.register_button)
+        for key, widget in (("url", self.url), ("code", self.code), ("ca", self.ca)):
+            self.form_labels[key].setBuddy(widget)
+        device_layout = QVBoxLayout(self.device_box)
+        device_layout.addWidget(self.device_label)
+        device_layout.addWidget(self.register_form)
+
+        self.phase = QLabel(self.progress_box)
+        self.phase.setObjectName("sync_phase")
+        self.bar = QtWidgets.QProgressBar(self.progress_box)
+        self.bar.setObjectName("sync_progress")
+        self.counts = QLabel(self.progress_box)
+        self.counts.setObjectName("sync_counts")
+        self.sync_button = QPushButton(self.progress_box)
+        self.sync_button.setObjectName("sync_now")
+        self.sync_button.clicked.connect(self.sync_now)
+        top = QHBoxLayout()
+        top.addWidget(self.phase, 1)
+        top.addWidget(self.sync_button)
+        progress_layout = QVBoxLayout(self.progress_box)
+        progress_layout.addLayout(top)
+        progress_layout.addWidget(self.bar)
+        progress_layout.addWidget(self.counts)
+        self.batches = QListWidget(self.batches_box)
+        self.batches.setObjectName("sync_batches")
+        self.batches.setProperty("i18n_exempt", True)  # filled with translated lines at run time
+        QVBoxLayout(self.batches_box).addWidget(self.batches)
+        self.quarantine = QtWidgets.QTreeWidget(self.quarantine_box)
+        self.quarantine.setObjectName("sync_quarantine")
+        self.quarantine.setRootIsDecorated(False)
+        self.quarantine.setColumnCount(3)
+        QVBoxLayout(self.quarantine_box).addWidget(self.quarantine)
+        self.status = QLabel(self)
+        self.status.setObjectName("sync_status")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        for widget in (self.device_box, self.progress_box):
+            layout.addWidget(widget)
+        lists = QHBoxLayout()
+        lists.addWidget(self.batches_box)
+        lists.addWidget(self.quarantine_box)
+        layout.addLayout(lists, 1)
+        layout.addWidget(self.status)
+        for keys, slot, scope in ((SYNC_KEYS, self.sync_now, self), (REGISTER_KEYS, self.register, self.register_form),
+                                  (BROWSE_KEYS, self._browse, self.register_form)):
+            shortcut = QShortcut(QKeySequence(keys), scope)
+            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        self.timer.start()
+        if ctx.sync is not None:
+            ctx.sync.start()  # automatic sync whenever the registry is reachable (idempotent)
+        ctx.user_changed.connect(self._apply_role)
+        self.retranslate()
+        self.reload()
+
+    # ------------------------------------------------------------------ texts
+    def retranslate(self) -> None:
+        tr = self.t
+        self.device_box.setTitle(tr("forms.sync.device"))
+        self.progress_box.setTitle(tr("forms.sync.progress"))
+        self.batches_box.setTitle(tr("forms.sync.batches"))
+        self.quarantine_box.setTitle(tr("forms.sync.quarantined"))
+        for key, label in self.form_labels.items():
+            label.setText(tr(f"forms.sync.{key}"))
+        for key, widget in (("url", self.url), ("code", self.code), ("ca", self.ca)):
+            widget.setAccessibleName(tr(f"forms.sync.{key}"))
+        self.url.setPlaceholderText("https://")
+        for button, action, keys in ((self.register_button, "forms.sync.register", REGISTER_KEYS),
+                                     (self.sync_button, "forms.sync.now", SYNC_KEYS),
+                                     (self.browse, "forms.sync.browse", BROWSE_KEYS)):
+            button.setText(tr(action))
+            button.setAccessibleName(tr(action))
+            button.setToolTip(tr("forms.shortcut_tip", action=tr(action),
+                                 keys=QKeySequence(keys).toString(QKeySequence.NativeText)))
+        self.bar.setAccessibleName(tr("forms.sync.progress"))
+        self.batches.setAccessibleName(tr("forms.sync.batches"))
+        self.quarantine.setAccessibleName(tr("forms.sync.quarantined"))
+        self.quarantine.setHeaderLabels([tr("forms.sync.col.record"), tr("forms.records.col.name"),
+                                         tr("forms.sync.col.reason")])
+        self._show_files()
+        self._apply_role()
+        self.poll()
+
+    def _apply_role(self) -> None:
+        registered = bool(self.files.get("device_id"))
+        self.register_form.setVisible(self.ctx.is_supervisor and not registered)
+
+    # ------------------------------------------------------------------ data
+    def activate(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        self.ctx.worker.call(load_files, self.ctx.data_dir, on_done=self._files_loaded,
+                             on_error=self._task_failed)
+        if self.ctx.user:
+            self.ctx.worker.run(load_quarantined, on_done=self._show_quarantined, on_error=self._task_failed)
+
+    def _files_loaded(self, files: dict) -> None:
+        self.files = files
+        self._show_files()
+        self._apply_role()
+
+    def _show_files(self) -> None:
+        if self.files.get("device_id"):
+            self.device_label.setText(self.t("forms.sync.registered", device=self.files["device_id"],
+                                             url=self.files["server_url"]))
+        else:
+            self.device_label.setText(self.t("forms.sync.not_registered"))
+        counts = self.files.get("counts") or {}
+        self.counts.setText(self.t("forms.sync.counts", **{k: self.ctx.format_number(counts.get(k, 0)) for k in (
+            "queued", "synced", "registered", "quarantined", "registry_rejected")}))
+
+    def _show_quarantined(self, rows: list[dict]) -> None:
+        self.quarantine.clear()
+        for row in rows:
+            self.quarantine.addTopLevelItem(QtWidgets.QTreeWidgetItem(
+                [short_id(row["id"]), row["name"] or row["name_latin"], row["reason"]]))
+
+    # ------------------------------------------------------------------ progress
+    def poll(self) -> None:
+        """Timer tick: collect finished background calls and show the service's latest snapshot."""
+        for task in [t for t in self.tasks if t.done]:
+            self.tasks.remove(task)
+            task.deliver()
+        snap = self.ctx.sync.latest_progress() if self.ctx.sync is not None else None
+        busy = bool(self.tasks) or (snap is not None and snap.phase in _ACTIVE)
+        self.sync_button.setEnabled(not busy and bool(self.files.get("device_id")))
+        if snap is None:
+            self.phase.setText(self.t("forms.sync.no_service"))
+            self.bar.setRange(0, 1)
+            self.bar.setValue(0)
+            return
+        text = self.t(f"sync.phase.{snap.phase}")
+        if snap.last_error:
+            text += " \u2014 " + self.t(f"sync.error.{snap.last_error}")
+        if snap.last_success_at:
+            text += " \u2014 " + self.t("forms.sync.last_success", time=datetime.fromtimestamp(
+                snap.last_success_at).strftime("%H:%M:%S"))
+        self.phase.setText(text)
+        self.bar.setRange(0, max(snap.records_total, 1))
+        self.bar.setValue(min(snap.records_sent + snap.quarantined, max(snap.records_total, 1)))
+        self.bar.setFormat(self.t("forms.sync.bar", sent=self.ctx.format_number(snap.records_sent),
+                                  total=self.ctx.format_number(snap.records_total)))
+        self._note_batches(snap)
+        if self._phase in _ACTIVE and snap.phase not in _ACTIVE:
+            self.after_pass()
+        self._phase = snap.phase
+
+    def _note_batches(self, snap) -> None:
+        batches, sent, quarantined = self._seen
+        if snap.batches_done < batches or snap.records_sent < sent:
+            batches = sent = quarantined = 0  # a new run started
+        if snap.batches_done > batches or snap.quarantined > quarantined:
+            self.batches.insertItem(0, self.t("forms.sync.batch_line", batch=self.ctx.format_number(snap.batches_done),
+                                              sent=self.ctx.format_number(snap.records_sent - sent),
+                                              quarantined=self.ctx.format_number(snap.quarantined - quarantined),
+                                              time=datetime.now().strftime("%H:%M:%S")))
+        self._seen = (snap.batches_done, snap.records_sent, snap.quarantined)
+
+    def after_pass(self) -> None:
+        """A sync pass ended: pull the spool's states into the records, then refresh what is shown."""
+        if self.ctx.user:
+            self.ctx.worker.run(outbox.refresh, on_done=self._refreshed, on_error=self._task_failed)
+        else:
+            self.reload()
+
+    def _refreshed(self, _result=None) -> None:
+        self.ctx.notify_records_changed()
+        self.reload()
+
+    # ------------------------------------------------------------------ actions
+    def ensure_service(self):
+        if self.ctx.sync is None:
+            self.ctx.sync = make_service(self.ctx.data_dir)
+        self.ctx.sync.start()
+        return self.ctx.sync
+
+    def sync_now(self) -> None:
+        """Hand approved records to the spool, then run one pass now (on a background thread)."""
+        if not self.files.get("device_id") or self.tasks:
+            return
+        self.status.setText(self.t("forms.sync.starting"))
+        service = self.ensure_service()
+
+        def run_pass(_result=None):
+            self.tasks.append(Task(service.sync_once, on_done=self._pass_done, on_error=self._task_failed))
+        if self.ctx.user:
+            self.ctx.worker.run(outbox.enqueue_approved, on_done=run_pass, on_error=self._task_failed)
+        else:
+            run_pass()
+
+    def _pass_done(self, result) -> None:
+        key = "forms.sync.pass_done" if result.outcome == "complete" else "forms.sync.pass_failed"
+        self.status.setText(self.t(key, error=self.t(f"sync.error.{result.error}") if result.error else ""))
+        self.after_pass()
+
+    def _task_failed(self, exc) -> None:
+        self.status.setText(self.error_text(exc))
+        self.register_button.setEnabled(True)
+
+    def register(self) -> None:
+        url, code = to_ascii_digits(self.url.text().strip()), to_ascii_digits(self.code.text().strip())
+        ca = self.ca.text().strip()
+        if not url or not code:
+            self.status.setText(self.t("forms.sync.fill_in"))
+            return
+        from sync.registration import register
+
+        self.register_button.setEnabled(False)
+        self.status.setText(self.t("forms.sync.registering"))
+        self.tasks.append(Task(register, self.ctx.data_dir, url, code, ca or None,
+                               on_done=self._registered, on_error=self._task_failed))
+
+    def _registered(self, dev) -> None:
+        self.register_button.setEnabled(True)
+        self.code.clear()
+        self.status.setText(self.t("forms.sync.registered_now", device=dev.device_id))
+        self.files = dict(self.files, device_id=dev.device_id, server_url=dev.server_url)
+        self._show_files()
+        self._apply_role()
+        self.ensure_service()
+        self.sync_now()
+
+    def _browse(self) -> None:
+        path, _filter = QtWidgets.QFileDialog.getOpenFileName(self, self.t("forms.sync.ca"), "",
+                                                              self.t("forms.sync.ca_filter"))
+        if path:
+            self.ca.setText(path)

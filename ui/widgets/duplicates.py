@@ -1,0 +1,133 @@
+"""Possible duplicates with the fields that differ: a view (review screen) and a confirm dialog (before submit).
+
+Candidates come from the core (``records.duplicate_candidates``: record_id, reasons,
+state, differences ``{field: {"this", "other"}}``, visible) or from a record's stored
+``duplicates`` (record_id, reasons only). Values of another worker's record are
+never sent to an outreach worker by the core; they show as "hidden".
+"""
+
+from __future__ import annotations
+
+from fieldapp import geo
+from fieldapp.occupations import choice_label
+from fieldapp.validation import field_label
+from ui.qt import QDialog, QDialogButtonBox, QKeySequence, QLabel, Qt, QtWidgets, QVBoxLayout
+from ui.widgets.address import unit_text
+
+_CHOICE_FIELDS = ("sex", "occupation", "employment_status")
+
+
+def short_id(record_id: str) -> str:
+    return (record_id or "")[:8]
+
+
+def state_text(ctx, state: str | None) -> str:
+    return ctx.tr(f"forms.state.{state}") if state else ""
+
+
+def display_value(ctx, field: str, value) -> str:
+    """A stored value as the user reads it (labels for codes, local dates, place names)."""
+    if value is None or value == "":
+        return ctx.tr("forms.value.empty")
+    if field in _CHOICE_FIELDS:
+        return choice_label(field, str(value), ctx.lang)
+    if field == "village_code":
+        unit = geo.village(str(value))
+        return unit_text(unit, ctx.lang) if unit else str(value)
+    if field == "date_of_birth":
+        try:
+            return ctx.format_date(str(value))
+        except ValueError:
+            return str(value)
+    return str(value)
+
+
+def candidate_title(ctx, cand: dict) -> str:
+    reasons = ", ".join(ctx.tr(f"forms.dup.reason.{r}") for r in cand.get("reasons", []))
+    return ctx.tr("forms.dup.candidate", record=short_id(cand.get("record_id")),
+                  state=state_text(ctx, cand.get("state")), reasons=reasons)
+
+
+class DuplicatesView(QtWidgets.QTreeWidget):
+    """One top-level row per candidate; one child row per differing field: field, this record, the other."""
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self._candidates: list[dict] = []
+        self.setColumnCount(3)
+        self.setRootIsDecorated(True)
+        self.setUniformRowHeights(True)
+        self.setObjectName("duplicates_view")
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        self.setHeaderLabels([self.ctx.tr("forms.dup.col.field"), self.ctx.tr("forms.dup.col.this"),
+                              self.ctx.tr("forms.dup.col.other")])
+        self.setAccessibleName(self.ctx.tr("forms.dup.title"))
+        self.set_candidates(self._candidates)
+
+    def set_candidates(self, candidates: list[dict]) -> None:
+        self._candidates = list(candidates or [])
+        self.clear()
+        for cand in self._candidates:
+            top = QtWidgets.QTreeWidgetItem([candidate_title(self.ctx, cand), "", ""])
+            top.setFirstColumnSpanned(True)
+            top.setData(0, Qt.UserRole, cand.get("record_id"))
+            self.addTopLevelItem(top)
+            diffs = cand.get("differences")
+            if diffs is None:
+                continue
+            if not diffs:
+                top.addChild(QtWidgets.QTreeWidgetItem([self.ctx.tr("forms.dup.no_differences"), "", ""]))
+            visible = cand.get("visible", True)
+            for name, pair in diffs.items():
+                other = display_value(self.ctx, name, pair.get("other")) if visible else self.ctx.tr("forms.dup.hidden")
+                top.addChild(QtWidgets.QTreeWidgetItem([field_label(name, self.ctx.lang),
+                                                         display_value(self.ctx, name, pair.get("this")), other]))
+        self.expandAll()
+        for col in range(3):
+            self.resizeColumnToContents(col)
+
+    def differing_fields(self) -> list[str]:
+        return [name for cand in self._candidates for name in (cand.get("differences") or {})]
+
+
+class DuplicatesDialog(QDialog):
+    """Shown before submit when the core finds possible duplicates: submit anyway, or go back."""
+
+    def __init__(self, ctx, candidates: list[dict], parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("duplicates_dialog")
+        self.setModal(True)
+        self.intro = QLabel(self)
+        self.intro.setWordWrap(True)
+        self.view = DuplicatesView(ctx, self)
+        self.view.set_candidates(candidates)
+        self.buttons = QDialogButtonBox(self)
+        self.confirm_button = self.buttons.addButton("", QDialogButtonBox.AcceptRole)
+        self.cancel_button = self.buttons.addButton("", QDialogButtonBox.RejectRole)
+        self.confirm_button.setShortcut(QKeySequence("Ctrl+Return"))
+        self.cancel_button.setDefault(True)  # the safe choice on a plain Enter
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.intro)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.buttons)
+        self.resize(640, 360)
+        self.retranslate()
+
+    def retranslate(self) -> None:
+        tr = self.ctx.tr
+        self.setWindowTitle(tr("forms.dup.title"))
+        self.intro.setText(tr("forms.dup.intro", count=self.ctx.format_number(len(self.view._candidates))))
+        self.confirm_button.setText(tr("forms.dup.confirm"))
+        self.confirm_button.setToolTip(tr("forms.shortcut_tip", action=tr("forms.dup.confirm"),
+                                          keys=QKeySequence("Ctrl+Return").toString(QKeySequence.NativeText)))
+        self.confirm_button.setAccessibleName(tr("forms.dup.confirm"))
+        self.cancel_button.setText(tr("forms.dup.cancel"))
+        self.cancel_button.setToolTip(tr("forms.shortcut_tip", action=tr("forms.dup.cancel"), keys="Esc"))
+        self.cancel_button.setAccessibleName(tr("forms.dup.cancel"))
+        self.view.retranslate()
