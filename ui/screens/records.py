@@ -70,6 +70,8 @@ class RecordsScreen(Screen):
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 10)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(50)  # size columns to the rows on screen, cheaply
+        self.model.page_loaded.connect(lambda rows: rows <= 200 and self.table.resizeColumnsToContents())
         self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.table.installEventFilter(self)
         self.status = QLabel(self)

@@ -57,6 +57,8 @@ class ReviewScreen(Screen):
         self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.horizontalHeader().setResizeContentsPrecision(50)  # size columns to the rows on screen, cheaply
+        self.model.page_loaded.connect(lambda rows: rows <= 200 and self.table.resizeColumnsToContents())
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._load(cur.row()))
         self.model.page_loaded.connect(self._page_loaded)
         self.queue_label = QLabel(self)
