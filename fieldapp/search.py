@@ -105,11 +105,14 @@ def count(session: Session, text: str = "", state: str | None = None, since: str
 
 
 def daily_counts(session: Session, days: int = 30, today: date | None = None, mine: bool = False) -> list[tuple[str, int]]:
-    """(date, records created that day) for the last ``days`` days, oldest first, zeros included."""
-    today = today or datetime.now(timezone.utc).date()
+    """(local date, records created that day) for the last ``days`` days, oldest first, zeros included.
+
+    Timestamps are stored in UTC; days are counted in the laptop's local time (Cambodia is UTC+7).
+    """
+    today = today or datetime.now().astimezone().date()
     start = today - timedelta(days=days - 1)
-    sql = "SELECT substr(created_at, 1, 10) AS day, count(*) FROM records WHERE created_at >= ?"
-    params: list = [start.isoformat()]
+    sql = ("SELECT date(created_at, 'localtime') AS day, count(*) FROM records WHERE created_at >= ?")
+    params: list = [(start - timedelta(days=1)).isoformat()]
     if mine or not session.is_supervisor:
         sql += " AND created_by = ?"
         params.append(session.name)

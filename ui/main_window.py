@@ -215,6 +215,7 @@ class MainWindow(QMainWindow):
             return
         self.idle.stop()
         self._locked_user = self.ctx.user["name"]
+        self._flush_screens()
         self.ctx.worker.close_session()
         self.ctx.set_user(None)
         self.pages.setCurrentWidget(self.login)
@@ -224,11 +225,21 @@ class MainWindow(QMainWindow):
         """End the session and drop the workspace (unsaved input in it is discarded)."""
         self.idle.stop()
         self._locked_user = None
+        self._flush_screens()
         self.ctx.worker.close_session()
         self._drop_workspace()
         if self.ctx.user is not None:
             self.ctx.set_user(None)
         self.show_login()
+
+    def _flush_screens(self) -> None:
+        """Queue the screens' pending saves (the enrollment draft) before the session closes: the worker runs jobs in order."""
+        if self.workspace is None:
+            return
+        for screen in self.workspace.screens.values():
+            flush = getattr(screen, "flush", None)
+            if flush is not None:
+                flush()
 
     def _drop_workspace(self) -> None:
         if self.workspace is not None:
