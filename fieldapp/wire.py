@@ -167,7 +167,10 @@ def seal_record(record: dict, *, record_id: str, device_id: str, enrolled_on: st
     item = {"v": WIRE_VERSION, "record_id": record_id, "device_id": device_id, "enrolled_on": enrolled_on,
             "content_hash": content_hash(record)}
     nonce = os.urandom(12)
-    item.update(epk=b64e(epk), nonce=b64e(nonce), ct=b64e(AESGCM(key).encrypt(nonce, canonical_json(record), _seal_aad(item))))
+    # compressed before encryption: ciphertext does not compress, and a record's JSON shrinks to about a third;
+    # each record is compressed alone, so no other record's content shares its compression context
+    plain = zlib.compress(canonical_json(record), 9)
+    item.update(epk=b64e(epk), nonce=b64e(nonce), ct=b64e(AESGCM(key).encrypt(nonce, plain, _seal_aad(item))))
     item["sig"] = sign(device_private, canonical_json(item))
     return item
 
@@ -210,6 +213,23 @@ def verify_item(item: dict, device_public: bytes) -> None:
     verify(device_public, canonical_json(unsigned), item["sig"], "bad_item_signature")
 
 
+MAX_RECORD_BYTES = 256 * 1024
+
+
+def _inflate_record(packed: bytes) -> bytes:
+    """Decompress a record's JSON, refusing more than ``MAX_RECORD_BYTES`` (a compression bomb)."""
+    inflater = zlib.decompressobj()
+    try:
+        plain = inflater.decompress(packed, MAX_RECORD_BYTES + 1)
+    except zlib.error:
+        raise WireError("undecryptable", "bad compression") from None
+    if len(plain) > MAX_RECORD_BYTES or inflater.unconsumed_tail:
+        raise WireError("malformed_record", "too large")
+    if not inflater.eof:
+        raise WireError("undecryptable", "truncated")
+    return plain
+
+
 def open_sealed(item: dict, *, seal_private: bytes, device_public: bytes) -> dict:
     """Registry side: verify the device signature, decrypt, check the content hash; return the record."""
     verify_item(item, device_public)
@@ -217,10 +237,10 @@ def open_sealed(item: dict, *, seal_private: bytes, device_public: bytes) -> dic
     try:
         priv = X25519PrivateKey.from_private_bytes(seal_private)
         key = _seal_key(priv.exchange(X25519PublicKey.from_public_bytes(epk)), epk, x25519_public(seal_private))
-        plain = AESGCM(key).decrypt(b64d(item["nonce"]), b64d(item["ct"]), _seal_aad(item))
+        packed = AESGCM(key).decrypt(b64d(item["nonce"]), b64d(item["ct"]), _seal_aad(item))
     except (InvalidTag, ValueError):
         raise WireError("undecryptable") from None
-    record = loads_json(plain, "undecryptable")
+    record = loads_json(_inflate_record(packed), "undecryptable")
     if not isinstance(record, dict):
         raise WireError("malformed_record", "not an object")
     try:

@@ -196,3 +196,39 @@ def test_zip_bomb_member_and_tampered_batch():
     with pytest.raises(wire.WireError) as err:
         wire.read_bundle(data, device_public=DEV_PUB, max_bytes=100)
     assert err.value.reason == "bundle_too_large"
+
+
+def test_sealed_record_is_compressed_and_a_bomb_is_refused():
+    import json
+    import os
+    import zlib
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from fieldapp import wire
+
+    dev_priv, dev_pub = wire.new_device_keys()
+    keys = wire.new_registry_keys()
+    record = {"family_name": "សុខ" * 50, "notes": "x" * 2000}
+    item = wire.seal_record(record, record_id="r1", device_id="d1", enrolled_on="2026-11-25",
+                            seal_public=keys["seal_public"], device_private=dev_priv)
+    assert len(wire.b64d(item["ct"])) < len(wire.canonical_json(record)) // 3
+    assert wire.open_sealed(item, seal_private=keys["seal_private"], device_public=dev_pub) == record
+    # a well-signed item whose plaintext inflates past the limit is refused, not expanded
+    bomb = dict(item)
+    eph = X25519PrivateKey.generate()
+    epk = eph.public_key().public_bytes_raw()
+    key = wire._seal_key(eph.exchange(X25519PublicKey.from_public_bytes(keys["seal_public"])), epk, keys["seal_public"])
+    nonce = os.urandom(12)
+    packed = zlib.compress(b'{"a":"' + b"x" * (wire.MAX_RECORD_BYTES + 10) + b'"}', 9)
+    bomb.update(epk=wire.b64e(epk), nonce=wire.b64e(nonce), ct=wire.b64e(AESGCM(key).encrypt(nonce, packed, wire._seal_aad(bomb))))
+    bomb.pop("sig")
+    bomb["sig"] = wire.sign(dev_priv, wire.canonical_json(bomb))
+    try:
+        wire.open_sealed(bomb, seal_private=keys["seal_private"], device_public=dev_pub)
+    except wire.WireError as exc:
+        assert exc.reason == "malformed_record"
+    else:
+        raise AssertionError("a compression bomb was inflated")
+    assert json.dumps(item)

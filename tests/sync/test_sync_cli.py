@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import subprocess
 
 from sync_helpers import PY, REPO, assert_all_state, env, fill_spool
@@ -83,5 +84,10 @@ def test_register_and_usb_bundle_through_the_core(registry, tmp_path):
     assert out.returncode == 0 and bundle.exists(), out.stderr
     assert fieldapp("export-bundle", "--data-dir", d, "--user", "sup", "--out", str(bundle), password=pw).returncode == 1
     assert json.loads(registry.cli("import-bundle", str(bundle)))["results"] == {"accepted": 6}
-    out = fieldapp("sync", "--data-dir", d, "--json")
-    assert out.returncode == 0 and json.loads(out.stdout)["counts"]["registered"] == 6
+    for _ in range(20):  # the registry's registration step runs in the background: poll until it is done
+        out = fieldapp("sync", "--data-dir", d, "--json")
+        assert out.returncode == 0, out.stderr
+        if json.loads(out.stdout)["counts"]["registered"] == 6:
+            break
+        time.sleep(0.5)
+    assert json.loads(out.stdout)["counts"]["registered"] == 6

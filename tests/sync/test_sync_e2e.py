@@ -1,6 +1,7 @@
 """End to end through the real command line and a real registry process: 1,000 records, exactly once."""
 
 import json
+import time
 import sys
 from pathlib import Path
 
@@ -40,8 +41,12 @@ def test_1000_records_exactly_once_and_registered_then_a_second_device_adds_no_p
     assert {r["source_device"] for r in exported} == {json.loads((first.data_dir / "device.json").read_text())["device_id"]}
     assert sorted(r["national_id"] for r in exported) == sorted(r["national_id"] for r in local)
     # every local record ends registered (the registry registers at once here; sync pulls the states back)
-    first("sync", "--json")
-    states = {r["state"] for r in first.json("list", "--user", "sup", "--json")}
+    for _ in range(30):  # the registry's registration step runs in the background; sync polls the status feed
+        first("sync", "--json")
+        states = {r["state"] for r in first.json("list", "--user", "sup", "--json")}
+        if states == {"registered"}:
+            break
+        time.sleep(0.5)
     assert states == {"registered"}
     # the same people enrolled again on a second laptop: the registry still holds 1,000 people
     second = laptop(tmp_path, "laptop2", registry, src)
