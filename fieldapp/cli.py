@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(prog="fieldapp", parents=[common], description="Offline enrollment client for the social security fund.")
     parser.add_argument("--version", action="version", version=f"fieldapp {__version__}")
+    parser.add_argument("--self-test", action="store_true", help="check this installation (encrypted store, Qt platform plug-in, fonts); exit 0 or 1")
     parser.add_argument("--demo", action="store_true", help="start a local demo registry and a demo store, then the app")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -89,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
         sync_cli = None
     if sync_cli is not None:
         sync_cli.add_commands(sub, common)
+    from fieldapp import cli_deploy
+
+    cli_deploy.add_commands(sub, common)
     return parser
 
 
@@ -102,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "lang", None):
         i18n.set_language(args.lang)
+    if args.self_test:
+        from fieldapp import cli_deploy
+
+        return cli_deploy.self_test()
     if args.demo:
         from fieldapp.demo import run_demo
 
@@ -114,11 +122,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _guard(func, args) -> int:
     """Run a handler; turn every failure into one line and an exit code."""
-    from fieldapp.cli_common import store_of
     from fieldapp.logs import setup
 
     try:
-        setup(store_of(args).data_dir / "logs")
+        setup()  # the platform's log folder (FIELDAPP_LOG_DIR overrides), never the data folder
         code = func(args)
         return EXIT_OK if code is None else code
     except FieldappError as exc:

@@ -21,7 +21,12 @@ def cmd_init(args):
     if store.exists():
         raise FieldappError("core.store.exists")
     users.check_name(args.user)
-    recovery = load_recovery_key(Path(args.recovery_public_key), "public") if args.recovery_public_key else None
+    if args.recovery_public_key:
+        recovery = load_recovery_key(Path(args.recovery_public_key), "public")
+    else:  # the recovery key from IT's provisioning file, if one was applied
+        from fieldapp import provisioning
+
+        recovery = provisioning.recovery_public_key(store.data_dir)
     password = read_password(prompt_id="core.cli.new_password_prompt", confirm=True, user=args.user)
     users.check_password(password)
     store.create(args.user, password, args.full_name, recovery_public=recovery).close()

@@ -43,9 +43,10 @@ def unlock(args, role: str | None = None) -> Session:
     try:
         if role == "supervisor":
             session.require_supervisor()
-        from fieldapp import outbox
+        from fieldapp import outbox, provisioning
 
         outbox.refresh(session)
+        provisioning.on_unlock(session)  # writes a provisioned recovery key into the store's slots
     except BaseException:
         session.close()
         raise

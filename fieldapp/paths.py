@@ -1,4 +1,9 @@
-"""Where the data folder is: ``--data-dir``, else ``FIELDAPP_DATA_DIR``, else the platform's user data folder."""
+"""Where things are: the data folder, the log folder and the machine-wide provisioning file.
+
+Data folder: ``--data-dir``, else ``FIELDAPP_DATA_DIR``, else the platform's user data folder.
+Log folder: ``FIELDAPP_LOG_DIR``, else the platform's user log folder (never inside the data folder, so a
+diagnostics archive or a support session never needs the store's folder).
+"""
 
 from __future__ import annotations
 
@@ -32,5 +37,45 @@ def resolve_data_dir(arg: str | os.PathLike | None = None) -> Path:
     return default_data_dir()
 
 
-def log_dir(data_dir: Path) -> Path:
+def default_log_dir() -> Path:
+    """The platform's per-user log folder: Linux ``$XDG_STATE_HOME/fieldapp/logs`` (else
+    ``~/.local/state/fieldapp/logs``), Windows ``%LOCALAPPDATA%\\fieldapp\\Logs``, macOS ``~/Library/Logs/fieldapp``."""
+    if sys.platform.startswith("win"):
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / APP_NAME / "Logs"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Logs" / APP_NAME
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / APP_NAME / "logs"
+
+
+def resolve_log_dir() -> Path:
+    """``FIELDAPP_LOG_DIR`` if set, else the platform's log folder."""
+    env = os.environ.get("FIELDAPP_LOG_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    return default_log_dir()
+
+
+def log_dir(data_dir: Path | None = None) -> Path:
+    """The log folder (the argument is ignored: logs no longer live in the data folder; kept for old callers)."""
+    return resolve_log_dir()
+
+
+def legacy_log_dir(data_dir: Path) -> Path:
+    """Where releases before 0.2 wrote their logs (inside the data folder); diagnostics still read it."""
     return Path(data_dir) / "logs"
+
+
+def machine_provisioning_file() -> Path:
+    """The machine-wide provisioning file an installer or IT leaves for every user of the laptop
+    (``FIELDAPP_PROVISIONING_FILE`` overrides): Windows ``%ProgramData%\\fieldapp\\provisioning.json``,
+    Linux ``/etc/fieldapp/provisioning.json``, macOS ``/Library/Application Support/fieldapp/provisioning.json``."""
+    env = os.environ.get("FIELDAPP_PROVISIONING_FILE")
+    if env:
+        return Path(env).expanduser()
+    if sys.platform.startswith("win"):
+        return Path(os.environ.get("PROGRAMDATA") or r"C:\ProgramData") / APP_NAME / "provisioning.json"
+    if sys.platform == "darwin":
+        return Path("/Library/Application Support") / APP_NAME / "provisioning.json"
+    return Path("/etc") / APP_NAME / "provisioning.json"

@@ -22,6 +22,7 @@ def base_env(data_dir: Path | None = None, **extra) -> dict:
     env.update({"FIELDAPP_KDF_TARGET_MS": "0", "FIELDAPP_LANG": "en", "PYTHONPATH": str(ROOT)})
     if data_dir is not None:
         env["FIELDAPP_DATA_DIR"] = str(data_dir)
+        env["FIELDAPP_LOG_DIR"] = str(Path(data_dir) / "logs")  # keep test logs beside the test's data
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

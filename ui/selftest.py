@@ -28,10 +28,12 @@ def _default_platform() -> str:
 
 
 def _plugin_file(name: str) -> Path | None:
-    folder = Path(QtCore.QLibraryInfo.path(QtCore.QLibraryInfo.LibraryPath.PluginsPath)) / "platforms"
-    for path in folder.glob(f"*q{name}.*"):
-        if path.stem in (f"q{name}", f"libq{name}"):
-            return path
+    roots = [QtCore.QLibraryInfo.path(QtCore.QLibraryInfo.LibraryPath.PluginsPath),
+             *QtCore.QCoreApplication.libraryPaths(), *os.environ.get("QT_PLUGIN_PATH", "").split(os.pathsep)]
+    for root in filter(None, roots):
+        for path in (Path(root) / "platforms").glob(f"*q{name}.*"):
+            if path.stem in (f"q{name}", f"libq{name}"):
+                return path
     return None
 
 

@@ -53,7 +53,10 @@ def _signed_provisioning_file(tmp_path, **changes):
 
     from fieldapp import provisioning
 
-    priv, pub = provisioning.generate_keypair()
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    priv_raw, pub_raw = key.private_bytes_raw(), key.public_key().public_bytes_raw()
     payload = {"format": provisioning.FORMAT, "version": provisioning.VERSION, "issued_at": "2025-01-02T03:04:05+00:00",
                "registry": {"url": "https://registry.example.org",
                             "seal_public_key": base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -61,8 +64,8 @@ def _signed_provisioning_file(tmp_path, **changes):
                "language": "km", "idle_minutes": 5}
     payload.update(changes)
     path = tmp_path / "provisioning.json"
-    path.write_bytes(provisioning.sign(payload, base64.b64decode(priv["key"])))
-    return path, base64.b64decode(pub["key"])
+    path.write_bytes(provisioning.sign(payload, priv_raw))
+    return path, pub_raw
 
 
 def test_first_run_applies_a_provisioning_file_then_creates_the_supervisor(make_harness, tmp_path, qtbot,

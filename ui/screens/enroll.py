@@ -243,7 +243,7 @@ class EnrollScreen(Screen):
         self._show_all = self._dirty = False
         self._show_banner()
         self.fill({"consent": {"recorded_at": date.today().isoformat()}})
-        self.widgets["address"].set_default(getattr(self.ctx.config, "default_commune", None))
+        self.widgets["address"].set_default(self._office_commune())
         self.problems = []
         self._display([])
 
@@ -321,6 +321,15 @@ class EnrollScreen(Screen):
     def _save_failed(self, exc) -> None:
         self._saving, self._dirty, self._after_save = False, True, []
         self.status.setText(self.t("forms.enroll.save_failed", error=self.error_text(exc)))
+
+    def _office_commune(self) -> str | None:
+        """The office's commune from IT's provisioning file (read from a small local file, no database)."""
+        from fieldapp import provisioning
+
+        try:
+            return provisioning.default_address(self.ctx.data_dir).get("commune")
+        except Exception:  # an unreadable provisioning file must not stop enrollment
+            return None
 
     def flush(self) -> None:
         """Save what is pending now (call before closing the session: logout, idle lock, exit)."""
