@@ -120,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     return _guard(args.func, args)
 
 
+def _data_dir_of(args):
+    from fieldapp.paths import resolve_data_dir
+
+    try:
+        return resolve_data_dir(getattr(args, "data_dir", None))
+    except Exception:  # noqa: BLE001 - only used to word an error
+        return None
+
+
 def _guard(func, args) -> int:
     """Run a handler; turn every failure into one line and an exit code."""
     from fieldapp.logs import setup
@@ -135,7 +144,7 @@ def _guard(func, args) -> int:
     except DatabaseError as exc:  # a page failed its check or the disk refused: say so, in one line
         from fieldapp.store import damaged
 
-        err = damaged(exc)
+        err = damaged(exc, _data_dir_of(args))
         log.warning("database error: %s", err.msg_id)
         print(err.message(), file=sys.stderr)
         return EXIT_FAIL
@@ -144,8 +153,12 @@ def _guard(func, args) -> int:
     except BrokenPipeError:  # output piped into `head`: not a failure of ours
         return EXIT_OK
     except OSError as exc:
+        from fieldapp.fsutil import is_disk_full
         from fieldapp.i18n import tr
 
+        if is_disk_full(exc, _data_dir_of(args)):
+            print(tr("core.store.disk_full"), file=sys.stderr)
+            return EXIT_FAIL
         log.warning("command failed with OS error %s", exc.errno)
         print(tr("core.cli.os_error", error=exc.strerror or "I/O"), file=sys.stderr)
         return EXIT_FAIL

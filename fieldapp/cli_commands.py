@@ -162,10 +162,13 @@ def cmd_status(args):
 def _spool_counts(data_dir):
     if not (Path(data_dir) / "spool.db").exists():
         return None
-    from fieldapp.spool import Spool
+    from fieldapp.spool import Spool, SpoolError
 
-    with Spool(data_dir) as spool:
-        return spool.counts()
+    try:
+        with Spool(data_dir) as spool:
+            return spool.counts()
+    except SpoolError:
+        return {"error": "spool_unusable"}
 
 
 def cmd_verify(args):

@@ -43,14 +43,28 @@ def unlock(args, role: str | None = None) -> Session:
     try:
         if role == "supervisor":
             session.require_supervisor()
-        from fieldapp import outbox, provisioning
-
-        outbox.refresh(session)
-        provisioning.on_unlock(session)  # writes a provisioned recovery key into the store's slots
+        _after_unlock(session)
     except BaseException:
         session.close()
         raise
     return session
+
+
+def _after_unlock(session: Session) -> None:
+    """Housekeeping after every unlock; a damaged spool or provisioning file must not lock anyone out of the store
+    (``fieldapp sync`` and ``fieldapp verify`` report those files on their own)."""
+    import logging
+
+    from fieldapp import outbox, provisioning
+    from fieldapp.errors import PermissionDenied
+
+    for step in (outbox.refresh, provisioning.on_unlock):
+        try:
+            step(session)
+        except PermissionDenied:
+            raise
+        except Exception as exc:  # noqa: BLE001 - logged by type only, never with data
+            logging.getLogger(__name__).warning("after-unlock step %s failed: %s", step.__name__, type(exc).__name__)
 
 
 def emit_json(obj) -> None:

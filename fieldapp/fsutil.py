@@ -77,3 +77,39 @@ def atomic_write_json(path: Path, obj) -> None:
 def read_json(path: Path):
     with open(path, "rb") as fh:
         return json.loads(fh.read().decode("utf-8"))
+
+
+LOW_SPACE = 1024 * 1024
+
+
+def free_bytes(path) -> int | None:
+    """Free bytes for unprivileged writes on the filesystem of ``path`` (or its nearest existing parent)."""
+    path = Path(path)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        st = os.statvfs(path)
+    except (OSError, AttributeError):  # Windows has no statvfs: shutil.disk_usage instead
+        try:
+            import shutil
+
+            return shutil.disk_usage(path).free
+        except OSError:
+            return None
+    return st.f_bavail * st.f_frsize
+
+
+def is_disk_full(exc: BaseException, path=None) -> bool:
+    """Whether ``exc`` means the disk is full: ENOSPC/EDQUOT, SQLite's "database or disk is full", or an I/O
+    error while the filesystem of ``path`` has (almost) no space left (SQLite reports a failed WAL write so)."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return True
+    text = str(exc).lower()
+    if "disk is full" in text or "no space" in text:
+        return True
+    if path is not None and ("i/o error" in text or "unusable" in text or "disk" in text):
+        free = free_bytes(path)
+        return free is not None and free < LOW_SPACE
+    return False

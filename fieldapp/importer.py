@@ -169,7 +169,7 @@ def _duplicate_columns(header: list[str], problems: list[ImportProblem]) -> bool
     for name in header:
         if name and name in seen:
             problems.append(ImportProblem(1, "", "import.csv.duplicate_column",
-                                          {"name": name[:40]}))
+                                          {"name": "".join(ch for ch in name if ch.isprintable())[:40]}))
         seen.add(name)
     return any(p.code == "import.csv.duplicate_column" for p in problems)
 
@@ -206,9 +206,12 @@ def _row_to_record(header, cells, line, problems) -> dict | None:
             numbered.setdefault(int(found.group(1)), {})[key] = _cell_value(key, cell)
         elif name == "dependents":
             try:
-                record[name], _ = _loads(cell)
+                record[name], repeated = _loads(cell)
             except (ValueError, RecursionError):
                 problems.append(ImportProblem(line, "dependents", "import.csv.dependents_json"))
+                return None
+            if repeated:  # one reader takes the first value, another the last: refuse the ambiguity
+                problems.append(ImportProblem(line, "dependents", "import.duplicate_key"))
                 return None
         else:
             record[name] = cell

@@ -27,7 +27,12 @@ _RANK = {"queued": 0, "quarantined": 1, "synced": 2, "registered": 3, "registry_
 
 
 def _device(session: Session):
-    return device_file.load(session.store.data_dir)
+    try:
+        return device_file.load(session.store.data_dir)
+    except device_file.DeviceFileError:
+        from fieldapp.errors import FieldappError
+
+        raise FieldappError("sync.error.device_file") from None
 
 
 def enqueue_in_transaction(session: Session, tx, record_id: str, clean: dict, submitted_at: str | None) -> bool:
@@ -47,7 +52,8 @@ def enqueue_in_transaction(session: Session, tx, record_id: str, clean: dict, su
 
 
 def enqueue_approved(session: Session) -> int:
-    """Seal every approved record that is not queued yet (approved before the device was registered)."""
+    """Supervisor only: seal every approved record that is not queued yet (approved before registration)."""
+    session.require_supervisor()
     if _device(session) is None:
         return 0
     rows = session.conn.execute("SELECT id, data, submitted_at FROM records WHERE state = 'approved' ORDER BY id").fetchall()
@@ -94,8 +100,31 @@ def pull_states(session: Session) -> int:
     return len(changes)
 
 
+def republish_missing(session: Session) -> int:
+    """Queued records whose sealed copy the spool does not hold (spool.db lost or replaced): add them again.
+
+    Safe to repeat: the spool ignores known record IDs and the registry answers a resent record "duplicate".
+    """
+    queued = [r[0] for r in session.conn.execute("SELECT id FROM records WHERE state = 'queued'")]
+    if not queued:
+        return 0
+    with Spool(session.store.data_dir) as spool:
+        known = spool.states(queued)
+        missing = [rid for rid in queued if rid not in known]
+        if missing:
+            rows = []
+            for i in range(0, len(missing), 500):
+                chunk = missing[i:i + 500]
+                rows += session.conn.execute(
+                    f"SELECT record_id, sealed FROM outbox WHERE record_id IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            spool.add([{"record_id": rid, "sealed": json.loads(sealed)} for rid, sealed in rows])
+    return len(missing)
+
+
 def refresh(session: Session) -> None:
-    """What every unlock does: publish what a crash left unpublished, pull sync states back."""
+    """What every unlock does: publish what a crash left unpublished, re-add what a lost spool forgot,
+    pull sync states back."""
     if session.conn.execute("SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1").fetchone():
         publish(session)
+    republish_missing(session)
     pull_states(session)

@@ -196,7 +196,12 @@ def review(session: Session, record_ids: list[str], action: str, reason: str | N
     if target == "approved":  # after the commit: hand the sealed items to the sync spool
         from fieldapp import outbox
 
-        outbox.publish(session)
+        try:
+            outbox.publish(session)
+        except Exception as exc:  # noqa: BLE001 - the approval is saved; the next unlock publishes again
+            import logging
+
+            logging.getLogger(__name__).warning("spool hand-off after approval failed: %s", type(exc).__name__)
     return list(record_ids)
 
 

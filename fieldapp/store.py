@@ -30,10 +30,13 @@ log = logging.getLogger(__name__)
 ROLES = ("outreach", "supervisor")
 
 
-def damaged(exc: Exception) -> StoreError:
-    """Translate a driver error into a user-facing one (no SQL, no data)."""
+def damaged(exc: Exception, path=None) -> StoreError:
+    """Translate a driver error into a user-facing one (no SQL, no data). ``path``: the data folder, to tell a
+    full disk (SQLite may report only "disk I/O error") from a damaged file."""
+    from fieldapp.fsutil import is_disk_full
+
     text = str(exc).lower()
-    if "disk is full" in text or "database or disk is full" in text:
+    if is_disk_full(exc, path):
         return StoreError("core.store.disk_full")
     if "locked" in text or "busy" in text:
         return StoreError("core.store.busy")
@@ -99,8 +102,8 @@ class Store:
         schema_target = self.schema_target
         try:
             conn = open_encrypted(str(self.db_path), key)
-        except DatabaseError:
-            raise StoreError("core.store.damaged") from None
+        except DatabaseError as exc:
+            raise damaged(exc, self.data_dir) from None
         try:
             conn.isolation_level = None
             conn.execute("PRAGMA journal_mode=WAL")
@@ -121,7 +124,7 @@ class Store:
                 raise StoreError("core.store.too_new")
         except DatabaseError as exc:
             conn.close()
-            raise damaged(exc) from None
+            raise damaged(exc, self.data_dir) from None
         return conn
 
     def _backup_before_migration(self, conn) -> Path:
@@ -205,13 +208,13 @@ class Session:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except DatabaseError as exc:
-            raise damaged(exc) from None
+            raise damaged(exc, self.store.data_dir) from None
         try:
             yield self.conn
             self.conn.execute("COMMIT")
         except DatabaseError as exc:
             self._rollback()
-            raise damaged(exc) from None
+            raise damaged(exc, self.store.data_dir) from None
         except BaseException:
             self._rollback()
             raise

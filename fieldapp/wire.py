@@ -216,6 +216,17 @@ def verify_item(item: dict, device_public: bytes) -> None:
 MAX_RECORD_BYTES = 256 * 1024
 
 
+def _require_canonical(doc, raw: bytes, reason: str) -> None:
+    """Refuse JSON that is not exactly its canonical form: duplicate keys (read last-wins by one parser and
+    first-wins by another), extra spaces or escapes would let one signature cover two meanings."""
+    try:
+        same = canonical_json(doc) == raw
+    except (ValueError, TypeError, UnicodeEncodeError, RecursionError):
+        same = False
+    if not same:
+        raise WireError(reason, "not canonical JSON")
+
+
 def _inflate_record(packed: bytes) -> bytes:
     """Decompress a record's JSON, refusing more than ``MAX_RECORD_BYTES`` (a compression bomb)."""
     inflater = zlib.decompressobj()
@@ -240,7 +251,9 @@ def open_sealed(item: dict, *, seal_private: bytes, device_public: bytes) -> dic
         packed = AESGCM(key).decrypt(b64d(item["nonce"]), b64d(item["ct"]), _seal_aad(item))
     except (InvalidTag, ValueError):
         raise WireError("undecryptable") from None
-    record = loads_json(_inflate_record(packed), "undecryptable")
+    plain = _inflate_record(packed)
+    record = loads_json(plain, "undecryptable")
+    _require_canonical(record, plain, "malformed_record")
     if not isinstance(record, dict):
         raise WireError("malformed_record", "not an object")
     try:
@@ -287,7 +300,9 @@ def gunzip_limited(data: bytes, max_size: int = MAX_DECOMPRESSED) -> bytes:
 
 def parse_batch(body: bytes, *, max_decompressed: int = MAX_DECOMPRESSED, max_items: int = MAX_ITEMS) -> dict:
     """Decompress and check the batch envelope; items are checked one by one later."""
-    doc = loads_json(gunzip_limited(body, max_decompressed))
+    raw = gunzip_limited(body, max_decompressed)
+    doc = loads_json(raw)
+    _require_canonical(doc, raw, "malformed")
     if not isinstance(doc, dict) or set(doc) != {"v", "batch_id", "device_id", "items"} \
             or doc["v"] != WIRE_VERSION or isinstance(doc["v"], bool):
         raise WireError("malformed", "batch fields")

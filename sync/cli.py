@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
 from fieldapp.errors import FieldappError
 from fieldapp.i18n import tr
 from fieldapp.paths import resolve_data_dir
-from sync.errors import EXIT_ERROR, EXIT_OK, SyncError
+from sync.errors import EXIT_ERROR, EXIT_OK, SyncError, Unreachable
 
 
 def add_commands(subparsers, common: argparse.ArgumentParser) -> None:
@@ -105,7 +106,13 @@ def cmd_sync(args) -> int:
     _load_device(data_dir)
     try:
         result = Engine(data_dir).run(timeout=args.timeout)
-    except SpoolError:
+    except (SpoolError, OSError, sqlite3.Error) as exc:
+        from fieldapp.fsutil import is_disk_full
+
+        if is_disk_full(exc, data_dir):  # nothing was lost: free some space and sync again
+            raise Unreachable("disk_full") from None
+        if isinstance(exc, OSError):
+            raise
         raise SyncError("spool") from None
     code = result.exit_code
     counts = result.counts

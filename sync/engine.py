@@ -196,9 +196,13 @@ class Engine:
                         self._fatal = error
                 self._stop.set()
             except Exception as exc:  # never let a worker die silently
+                from fieldapp.fsutil import is_disk_full
+
                 log.error("sync worker failed: %s", type(exc).__name__)
+                error = Unreachable("disk_full") if is_disk_full(exc, self.data_dir) else \
+                    SyncError("internal", kind=type(exc).__name__)
                 with self._lock:
-                    self._fatal = self._fatal or SyncError("internal", kind=type(exc).__name__)
+                    self._fatal = self._fatal or error
                 self._stop.set()
 
     def _claim(self) -> batching.Batch | None:

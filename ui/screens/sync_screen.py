@@ -294,7 +294,7 @@ class SyncScreen(Screen):
 
         def run_pass(_result=None):
             self.tasks.append(Task(service.sync_once, on_done=self._pass_done, on_error=self._task_failed))
-        if self.ctx.user:
+        if self.ctx.user and self.ctx.user.get("role") == "supervisor":
             self.ctx.worker.run(outbox.enqueue_approved, on_done=run_pass, on_error=self._task_failed)
         else:
             run_pass()
