@@ -90,6 +90,12 @@ def tune_kdf(target_ms: int | None = None) -> dict:
         per_iteration = (time.perf_counter() - start) / probe["iterations"]
         wanted = math.ceil(target_ms / 1000 / max(per_iteration, 1e-4))
         kdf["iterations"] = max(KDF_FLOOR["iterations"], min(wanted, KDF_CEILING["iterations"]))
+        # the first iterations are dearer (memory fill): measure once at the estimate and correct
+        start = time.perf_counter()
+        _argon2("calibration", dict(kdf, salt=probe["salt"]))
+        took = time.perf_counter() - start
+        corrected = round(kdf["iterations"] * target_ms / 1000 / max(took, 1e-4))
+        kdf["iterations"] = max(KDF_FLOOR["iterations"], min(corrected, KDF_CEILING["iterations"]))
     return kdf
 
 
