@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fieldapp import wire
+from fieldapp.fsutil import fsync_dir, secure_dir
 
 KEYS_FILE = "registry-keys.json"
-DIR_MODE, FILE_MODE = 0o700, 0o600
+FILE_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -48,22 +49,6 @@ class RegistryKeys:
         return hmac.new(self.nid_key, b"nid:" + norm.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def secure_dir(path: Path) -> Path:
-    """Create ``path`` owner-only (0700), tightening it if it exists."""
-    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-    if stat.S_IMODE(path.stat().st_mode) != DIR_MODE:
-        os.chmod(path, DIR_MODE)
-    return path
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_new_private(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` (0600) only if it does not exist yet, atomically and durably.
 
@@ -84,7 +69,7 @@ def write_new_private(path: Path, data: bytes) -> bool:
         return False
     finally:
         os.unlink(tmp)
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
 
 
 def _encode(keys: dict) -> bytes:
