@@ -21,7 +21,8 @@ warn() { echo "ci-postgres: WARNING: $*" >&2; exit 0; }
 
 as_postgres() { (cd /tmp && runuser -u postgres -- "$@"); }
 
-pg_version() { ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1; }
+PG_LIB_DIR=${FIELDAPP_PG_LIB_DIR:-/usr/lib/postgresql}
+pg_version() { ls "$PG_LIB_DIR" 2>/dev/null | sort -n | tail -1; }
 
 install_pg() {
     [ -n "$(pg_version)" ] && command -v pg_ctlcluster >/dev/null && return 0
@@ -34,10 +35,17 @@ install_pg() {
 start_cluster() {
     local ver=$1
     if ! pg_lsclusters -h 2>/dev/null | awk -v v="$ver" '$1 == v && $2 == "main"' | grep -q .; then
-        pg_createcluster "$ver" main >/dev/null || warn "pg_createcluster failed"
+        pg_createcluster "$ver" main </dev/null >/dev/null 3>&- || warn "pg_createcluster failed"
     fi
     if ! pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main" {print $4}' | grep -q online; then
-        pg_ctlcluster "$ver" main start || warn "pg_ctlcluster $ver main start failed"
+        # The server is a daemon: it must not inherit fd 3 (our caller's $(...) pipe, which
+        # would then never reach EOF) nor the caller's stdout/stderr (a CI log pipe).
+        local log; log=$(mktemp)
+        if ! pg_ctlcluster "$ver" main start </dev/null >"$log" 2>&1 3>&-; then
+            cat "$log"; rm -f "$log"; warn "pg_ctlcluster $ver main start failed"
+        fi
+        cat "$log"; rm -f "$log"
+        echo "export FIELDAPP_TEST_PG_STARTED=$ver" >&3
     fi
     for _ in $(seq 1 30); do
         as_postgres psql -p "$(port "$ver")" -tAc "SELECT 1" >/dev/null 2>&1 && return 0
