@@ -48,15 +48,27 @@ def _row(session: Session, record_id: str) -> dict:
     return row
 
 
-def _decode(row: dict) -> dict:
+def _decode(row: dict, session: Session | None = None) -> dict:
     out = dict(row)
     out["data"] = json.loads(row["data"])
     out["duplicates"] = json.loads(row["duplicates"] or "[]")
+    if session is not None and out["duplicates"] and not session.is_supervisor:
+        out["duplicates"] = [_redacted(session, d) for d in out["duplicates"]]
     return out
 
 
+def _redacted(session: Session, cand: dict) -> dict:
+    """A duplicate candidate as an outreach worker may see it: for another worker's record, only
+    that it exists (its ID), not why it matched: the reason would confirm a guessed name and
+    date of birth for a known national ID (or the reverse)."""
+    owner = session.conn.execute("SELECT created_by FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
+    if owner is not None and owner[0] == session.name:
+        return dict(cand, visible=True)
+    return {"record_id": cand["record_id"], "reasons": [], "visible": False}
+
+
 def get(session: Session, record_id: str) -> dict:
-    return _decode(_row(session, record_id))
+    return _decode(_row(session, record_id), session)
 
 
 def _keys(clean: dict) -> dict:
@@ -234,7 +246,7 @@ def list_records(session: Session, state: str | None = None, limit: int | None =
     sql += " ORDER BY (state = 'returned') DESC, updated_at DESC, id"
     if limit:
         sql += f" LIMIT {int(limit)}"
-    return [_decode(dict(zip(COLUMNS, r))) for r in session.conn.execute(sql, params)]
+    return [_decode(dict(zip(COLUMNS, r)), session) for r in session.conn.execute(sql, params)]
 
 
 def counts(session: Session) -> dict:
@@ -253,8 +265,11 @@ COMPARED = ("family_name", "given_name", "family_name_latin", "given_name_latin"
 def duplicate_candidates(session: Session, data: dict, record_id: str | None = None) -> list[dict]:
     """Before submit: records that may be the same person, each with the fields that differ.
 
-    Searches every record in the store (the duplicate rule is store-wide), but an outreach
-    worker sees only the candidate's ID and differences for others' records, never their values.
+    Searches every record in the store (the duplicate rule is store-wide), but for another
+    worker's record an outreach worker gets only the candidate's ID (``visible`` false, no state,
+    no reasons, ``differences`` None): the fields that differ, or why it matched, would let them
+    confirm a guessed name or date of birth for a known national ID. Their supervisor compares
+    the two at review.
     """
     clean, problems = validate_record(data, require_consent=False)
     if clean is None:
@@ -263,8 +278,9 @@ def duplicate_candidates(session: Session, data: dict, record_id: str | None = N
     for cand in find_duplicates(session.conn, record_id, _keys(clean)):
         row = session.conn.execute("SELECT data, created_by, state FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
         other = json.loads(row[0])
-        visible = session.is_supervisor or row[1] == session.name
-        diffs = {f: {"this": clean.get(f), "other": other.get(f) if visible else None}
-                 for f in COMPARED if clean.get(f) != other.get(f)}
-        out.append(dict(cand, state=row[2], differences=diffs, visible=visible))
+        if session.is_supervisor or row[1] == session.name:
+            diffs = {f: {"this": clean.get(f), "other": other.get(f)} for f in COMPARED if clean.get(f) != other.get(f)}
+            out.append(dict(cand, state=row[2], differences=diffs, visible=True))
+        else:
+            out.append(dict(_redacted(session, cand), state=None, differences=None))
     return out

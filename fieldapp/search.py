@@ -93,7 +93,7 @@ def search(session: Session, text: str = "", state: str | None = None, since: st
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY (r.state = 'returned') DESC, r.updated_at DESC, r.id LIMIT ? OFFSET ?"
     params += [int(limit), int(offset)]
-    return [_decode(dict(zip(COLUMNS, row))) for row in session.conn.execute(sql, params)]
+    return [_decode(dict(zip(COLUMNS, row)), session) for row in session.conn.execute(sql, params)]
 
 
 def count(session: Session, text: str = "", state: str | None = None, since: str | None = None,

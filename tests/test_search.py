@@ -62,6 +62,30 @@ def test_duplicate_preview_shows_differences(filled):
     assert set(cands[0]["differences"]) == {"phone"} and cands[0]["differences"]["phone"]["other"] == "+85512345678"
 
 
+def test_outreach_learns_only_that_another_workers_record_may_be_the_same_person(filled):
+    store, _ = filled
+    with store.unlock("sup", "supervisor pw") as sup:
+        theirs = next(r for r in records.list_records(sup) if r["created_by"] == "sup" and r["data"].get("national_id"))
+        assert theirs["created_by"] == "sup"
+    known = dict(theirs["data"])
+    for k in ("province_code", "district_code", "commune_code", "address_source"):
+        known.pop(k, None)
+    wrong = dict(known, family_name="ឧត្តម", given_name="ភក្តី", date_of_birth="1990-01-01")
+    with store.unlock("ow", "outreach pw") as ow:
+        right_guess = records.duplicate_candidates(ow, known)
+        wrong_guess = records.duplicate_candidates(ow, wrong)
+        expected = [{"record_id": theirs["id"], "reasons": [], "visible": False, "state": None, "differences": None}]
+        assert right_guess == wrong_guess == expected
+        # After submit, the duplicates stored with their own record say no more.
+        mine = records.import_records(ow, [wrong])[0]
+        stored = records.get(ow, mine)["duplicates"]
+        assert stored == [{"record_id": theirs["id"], "reasons": [], "visible": False}]
+        assert [r for r in records.list_records(ow) if r["id"] == mine][0]["duplicates"] == stored
+        assert [r for r in search.search(ow, "") if r["id"] == mine][0]["duplicates"] == stored
+    with store.unlock("sup", "supervisor pw") as sup:  # the supervisor sees why, to compare at review
+        assert records.get(sup, mine)["duplicates"] == [{"record_id": theirs["id"], "reasons": ["national_id"]}]
+
+
 def test_search_works_on_records_from_before_migration_3(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(Path(__file__).parent / "samples" / "schema-v1", data)

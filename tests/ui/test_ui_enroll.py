@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers_forms import (OW, WAIT_MS, choose, close_ctx, contexts, offscreen_ok, person, pick_unit,  # noqa: F401
+from helpers_forms import (OW, SUP, WAIT_MS, choose, close_ctx, contexts, offscreen_ok, person, pick_unit,  # noqa: F401
                            show_widget, states, store_records, type_cell, type_into, wait_idle)
 
 from fieldapp import geo
@@ -163,3 +163,24 @@ def test_duplicate_warning_shows_differences(qtbot, store_dir, contexts):
     with qtbot.waitSignal(screen.submitted, timeout=WAIT_MS):
         qtbot.mouseClick(screen.duplicates_dialog.confirm_button, Qt.LeftButton)
     assert states(store_dir)[record_id][0] == "submitted"
+
+
+@offscreen_ok
+def test_duplicate_of_another_workers_record_shows_no_detail(qtbot, store_dir, contexts):
+    stored = person(seed=13)
+    store_records(store_dir, [stored], user=SUP)
+    ctx = contexts(store_dir, OW)
+    screen = _screen(qtbot, ctx)
+    fill_valid(qtbot, screen, person(seed=14, national_id=stored["national_id"]))
+    qtbot.keyClick(screen.widgets["phone"], Qt.Key_Return, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: screen.duplicates_dialog is not None and screen.duplicates_dialog.isVisible(),
+                    timeout=WAIT_MS)
+    view = screen.duplicates_dialog.view
+    assert view.differing_fields() == []
+    top = view.topLevelItem(0)
+    assert top.text(0) == tr("forms.dup.candidate_hidden", "en", record=top.data(0, Qt.UserRole)[:8])
+    assert [top.child(i).text(0) for i in range(top.childCount())] == [tr("forms.dup.hidden", "en")]
+    texts = [view.topLevelItem(0).child(i).text(c) for i in range(top.childCount()) for c in range(3)]
+    assert not any(stored["phone"][-6:] in t or stored["family_name"] in t for t in texts)
+    qtbot.mouseClick(screen.duplicates_dialog.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: screen.duplicates_dialog is None, timeout=WAIT_MS)

@@ -2,8 +2,8 @@
 
 Candidates come from the core (``records.duplicate_candidates``: record_id, reasons,
 state, differences ``{field: {"this", "other"}}``, visible) or from a record's stored
-``duplicates`` (record_id, reasons only). Values of another worker's record are
-never sent to an outreach worker by the core; they show as "hidden".
+``duplicates`` (record_id, reasons only). For another worker's record the core sends an
+outreach worker no differences at all (``visible`` false): one line says the supervisor compares them.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def display_value(ctx, field: str, value) -> str:
 
 
 def candidate_title(ctx, cand: dict) -> str:
+    if not cand.get("visible", True):
+        return ctx.tr("forms.dup.candidate_hidden", record=short_id(cand.get("record_id")))
     reasons = ", ".join(ctx.tr(f"forms.dup.reason.{r}") for r in cand.get("reasons", []))
     return ctx.tr("forms.dup.candidate", record=short_id(cand.get("record_id")),
                   state=state_text(ctx, cand.get("state")), reasons=reasons)
@@ -76,13 +78,16 @@ class DuplicatesView(QtWidgets.QTreeWidget):
             top.setData(0, Qt.UserRole, cand.get("record_id"))
             self.addTopLevelItem(top)
             diffs = cand.get("differences")
+            if not cand.get("visible", True):
+                hidden = QtWidgets.QTreeWidgetItem([self.ctx.tr("forms.dup.hidden"), "", ""])
+                hidden.setFirstColumnSpanned(True)
+                top.addChild(hidden)
             if diffs is None:
                 continue
             if not diffs:
                 top.addChild(QtWidgets.QTreeWidgetItem([self.ctx.tr("forms.dup.no_differences"), "", ""]))
-            visible = cand.get("visible", True)
             for name, pair in diffs.items():
-                other = display_value(self.ctx, name, pair.get("other")) if visible else self.ctx.tr("forms.dup.hidden")
+                other = display_value(self.ctx, name, pair.get("other"))
                 top.addChild(QtWidgets.QTreeWidgetItem([field_label(name, self.ctx.lang),
                                                          display_value(self.ctx, name, pair.get("this")), other]))
         self.expandAll()
