@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("recover", c.cmd_recover, "regain access with the IT recovery private key: adds or resets a supervisor", user=False)
     p.add_argument("--recovery-key", required=True, metavar="FILE", help="IT recovery private key")
     p.add_argument("--new-user", required=True, help="supervisor to create or reset (password from FIELDAPP_NEW_PASSWORD)")
+    p.add_argument("--escrow", metavar="FILE", help="a recovery slot file from recovery-export, if keyslots.json and "
+                   "recovery-slot.json are both lost")
+    p = cmd("recovery-export", c.cmd_recovery_export, "copy the store's recovery slot for IT to keep (no unlock)", user=False)
+    p.add_argument("--out", required=True, metavar="FILE", help="where to write it")
 
     try:  # commands of the sync engine (sync/ depends on fieldapp; loaded lazily, never at import time)
         from sync import cli as sync_cli

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fieldapp import records, users
 from fieldapp.cli_common import emit_json, read_password, say, store_of, unlock
-from fieldapp.errors import FieldappError
+from fieldapp.errors import FieldappError, StoreError, TamperError
 from fieldapp.fsutil import atomic_write_json
 from fieldapp.i18n import tr
 from fieldapp.keyslots import generate_recovery_keypair, load_recovery_key
@@ -211,5 +211,26 @@ def cmd_recover(args):
     users.check_name(args.new_user)
     password = _new_password(args.new_user)
     users.check_password(password)
-    recover(store_of(args), private, args.new_user, password)
+    source = recover(store_of(args), private, args.new_user, password,
+                     Path(args.escrow) if args.escrow else None)
+    if source != "keyslots":
+        say("core.cli.slots_rebuilt")
     say("core.cli.recovered", user=args.new_user)
+
+
+def cmd_recovery_export(args):
+    from fieldapp.keyslots import load_escrow
+    from fieldapp.paths import ESCROW_FILE
+
+    store = store_of(args)
+    out = Path(args.out)
+    if out.exists():
+        raise FieldappError("core.cli.file_exists", path=str(out))
+    try:
+        escrow = store.slots().escrow()
+    except (StoreError, TamperError):
+        escrow = None
+    if escrow is None:
+        escrow = load_escrow(store.data_dir / ESCROW_FILE)
+    atomic_write_json(out, escrow)
+    say("core.cli.recovery_exported", store_id=escrow["store_id"], path=str(out))

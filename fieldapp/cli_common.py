@@ -38,7 +38,7 @@ def unlock(args, role: str | None = None) -> Session:
     if not store.exists():
         from fieldapp.errors import StoreError
 
-        raise StoreError("core.store.missing")
+        raise StoreError("core.store.slots_lost" if store.slots_lost() else "core.store.missing")
     session = store.unlock(args.user, read_password(user=args.user))
     try:
         if role == "supervisor":

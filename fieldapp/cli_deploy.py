@@ -269,7 +269,7 @@ def _key(args) -> tuple[Path, bytes]:
 
     store = store_of(args)
     if not store.exists():
-        raise StoreError("core.store.missing")
+        raise StoreError("core.store.slots_lost" if store.slots_lost() else "core.store.missing")
     lockout.check(store.data_dir, args.user)
     slots = store.slots()
     try:

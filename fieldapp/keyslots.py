@@ -13,6 +13,11 @@ most one *recovery slot*:
   X25519, HKDF-SHA256, AES-256-GCM). The private key stays with IT.
 - The whole file carries an HMAC keyed from the database key, checked after
   every unlock, so a slot added or changed by hand is noticed.
+- The recovery slot is also kept on its own in ``recovery-slot.json`` (the
+  *escrow*, rewritten whenever the slot changes; ``fieldapp recovery-export``
+  gives IT a copy to keep off the laptop). It holds nothing a thief can use
+  without IT's private key, and it makes a destroyed ``keyslots.json`` a
+  recoverable event instead of the loss of every record (``recovery.recover``).
 
 Changing a password rewrites one slot; the database is never re-encrypted.
 """
@@ -40,9 +45,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fieldapp.errors import AuthError, StoreError, TamperError
 from fieldapp.fsutil import atomic_write_json, read_json
+from fieldapp.paths import ESCROW_FILE
 
 FORMAT = "fieldapp-keyslots"
 VERSION = 1
+ESCROW_FORMAT = "fieldapp-recovery-escrow"
+_RECOVERY_FIELDS = ("type", "id", "recipient", "epk", "nonce", "wrapped")
 KDF_FLOOR = {"memory_kib": 64 * 1024, "iterations": 3, "lanes": 1}
 KDF_CEILING = {"memory_kib": 4 * 1024 * 1024, "iterations": 64, "lanes": 16}
 DEFAULT_TARGET_MS = 500
@@ -133,6 +141,12 @@ class SlotFile:
         if data.get("version") != VERSION:
             raise StoreError("core.slots.version", version=str(data.get("version")))
         return cls(Path(path), data)
+
+    @classmethod
+    def from_escrow(cls, path: Path, escrow: dict) -> "SlotFile":
+        """A slot file holding only the escrowed recovery slot (to rebuild a lost ``keyslots.json``)."""
+        return cls(Path(path), {"format": FORMAT, "version": VERSION, "store_id": escrow["store_id"],
+                                "slots": [dict(escrow["slot"])]})
 
     @classmethod
     def new(cls, path: Path) -> "SlotFile":
@@ -229,6 +243,44 @@ class SlotFile:
     def save(self, db_key: bytes) -> None:
         self.data["mac"] = self._mac(db_key)
         atomic_write_json(self.path, self.data)
+        self.write_escrow()
+
+    def write_escrow(self) -> None:
+        """Bring ``recovery-slot.json`` up to date with this file's recovery slot (if it has one)."""
+        escrow = self.escrow()
+        if escrow is None:
+            return
+        escrow_path = self.path.with_name(ESCROW_FILE)
+        try:
+            same = read_json(escrow_path) == escrow
+        except (OSError, ValueError, UnicodeDecodeError):
+            same = False
+        if not same:
+            atomic_write_json(escrow_path, escrow)
+
+    # -- escrow --------------------------------------------------------
+    def escrow(self) -> dict | None:
+        """The recovery slot on its own, with what it is bound to (the store ID); None without one."""
+        for slot in self.data["slots"]:
+            if slot.get("type") == "recovery":
+                return {"format": ESCROW_FORMAT, "version": 1, "store_id": self.store_id,
+                        "slot": {k: slot[k] for k in _RECOVERY_FIELDS + ("created_at",) if k in slot}}
+        return None
+
+
+def load_escrow(path: Path) -> dict:
+    """Read and check a recovery escrow file (``recovery-slot.json`` or a ``recovery-export`` copy)."""
+    try:
+        doc = read_json(path)
+    except FileNotFoundError:
+        raise StoreError("core.recovery.no_escrow") from None
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise TamperError("core.recovery.bad_escrow") from None
+    slot = doc.get("slot") if isinstance(doc, dict) else None
+    if (not isinstance(slot, dict) or doc.get("format") != ESCROW_FORMAT or not isinstance(doc.get("store_id"), str)
+            or slot.get("type") != "recovery" or not all(isinstance(slot.get(k), str) for k in _RECOVERY_FIELDS)):
+        raise TamperError("core.recovery.bad_escrow")
+    return doc
 
 
 def _recovery_kek(shared: bytes, epk: bytes, recipient: bytes) -> bytes:

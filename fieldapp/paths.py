@@ -14,6 +14,7 @@ from pathlib import Path
 APP_NAME = "fieldapp"
 DB_FILE = "fieldapp.db"
 SLOTS_FILE = "keyslots.json"
+ESCROW_FILE = "recovery-slot.json"  # a second copy of the recovery slot (see keyslots.py)
 LOCKOUT_FILE = "lockout.json"
 
 

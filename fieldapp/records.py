@@ -63,7 +63,7 @@ def _redacted(session: Session, cand: dict) -> dict:
     date of birth for a known national ID (or the reverse)."""
     owner = session.conn.execute("SELECT created_by FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
     if owner is not None and owner[0] == session.name:
-        return dict(cand, visible=True)
+        return cand
     return {"record_id": cand["record_id"], "reasons": [], "visible": False}
 
 
@@ -282,5 +282,5 @@ def duplicate_candidates(session: Session, data: dict, record_id: str | None = N
             diffs = {f: {"this": clean.get(f), "other": other.get(f)} for f in COMPARED if clean.get(f) != other.get(f)}
             out.append(dict(cand, state=row[2], differences=diffs, visible=True))
         else:
-            out.append(dict(_redacted(session, cand), state=None, differences=None))
+            out.append({"record_id": cand["record_id"], "reasons": [], "visible": False, "state": None, "differences": None})
     return out

@@ -24,7 +24,7 @@ from fieldapp.dbapi import Database, DatabaseError, open_encrypted
 from fieldapp.errors import AuthError, PermissionDenied, StoreError, TamperError
 from fieldapp.fsutil import create_private, secure_dir
 from fieldapp.keyslots import SlotFile
-from fieldapp.paths import DB_FILE, SLOTS_FILE
+from fieldapp.paths import DB_FILE, ESCROW_FILE, SLOTS_FILE
 
 log = logging.getLogger(__name__)
 ROLES = ("outreach", "supervisor")
@@ -57,12 +57,19 @@ class Store:
         """A store exists once its key slots are written (the last step of ``create``)."""
         return self.slots_path.exists()
 
-    def _remove_incomplete(self) -> None:
-        """Remove what an interrupted ``create`` left (no slots yet, so nothing usable or personal)."""
+    def slots_lost(self) -> bool:
+        """The database and the escrowed recovery slot are here but ``keyslots.json`` is not: a store
+        whose key slots were destroyed, to be rebuilt with ``fieldapp recover``, never replaced."""
+        return not self.slots_path.exists() and (self.data_dir / ESCROW_FILE).exists() and self.db_path.exists()
+
+    def _set_aside_incomplete(self) -> None:
+        """Move aside what an interrupted ``create`` left (no slots yet, so nothing usable), never delete
+        it: a database without key slots may also be a store whose slot file was lost."""
+        stamp = time.strftime("%Y%m%dT%H%M%S")
         for suffix in ("", "-wal", "-shm", "-journal"):
             path = self.db_path.with_name(self.db_path.name + suffix)
             if path.exists():
-                path.unlink()
+                path.replace(path.with_name(f"{path.name}.unopened-{stamp}"))
 
     def slots(self) -> SlotFile:
         return SlotFile.load(self.slots_path)
@@ -77,8 +84,10 @@ class Store:
         """A new store with ``user`` as its first supervisor. Refuses if a store exists."""
         if self.exists():
             raise StoreError("core.store.exists")
+        if self.slots_lost():
+            raise StoreError("core.store.slots_lost")
         secure_dir(self.data_dir)
-        self._remove_incomplete()
+        self._set_aside_incomplete()
         key = secrets.token_bytes(32)
         slots = SlotFile.new(self.slots_path)
         slots.set_password(user, password, key, kdf)
@@ -140,7 +149,7 @@ class Store:
     def unlock(self, user: str, password: str) -> "Session":
         """Authenticate offline (opening one's key slot is the authentication) and open the store."""
         if not self.exists():
-            raise StoreError("core.store.missing")
+            raise StoreError("core.store.slots_lost" if self.slots_lost() else "core.store.missing")
         lockout.check(self.data_dir, user)
         slots = self.slots()
         if user not in slots.users():
@@ -153,6 +162,10 @@ class Store:
             raise
         slots.check_mac(key)
         session = self.open_with_key(key, user)
+        try:
+            slots.write_escrow()  # stores made before the escrow existed get theirs at the next login
+        except OSError:
+            log.warning("could not write the recovery escrow; will try at the next login")
         lockout.record_success(self.data_dir, user)
         return session
 
