@@ -7,6 +7,7 @@ through ``ctx.worker``.
 from __future__ import annotations
 
 from fieldapp import provisioning
+from fieldapp.errors import StoreError
 from fieldapp.store import Store
 from ui.idle import IdleWatcher
 from ui.qt import (QAction, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMainWindow,
@@ -168,6 +169,8 @@ class MainWindow(QMainWindow):
         else:
             self.pages.setCurrentWidget(self.first_run)
             self.first_run.focus_first()
+            if Store(self.ctx.data_dir).slots_lost():  # never offer to replace a store IT can recover
+                self.first_run.block(StoreError("core.store.slots_lost"))
 
     def show_login(self) -> None:
         accounts = self.demo.get("accounts") or {}

@@ -227,3 +227,25 @@ def test_ctrl_q_quits(harness, qtbot):
     harness.login()
     qtbot.keyClick(harness.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not harness.window.isVisible(), timeout=5000)
+
+
+def test_first_run_never_replaces_a_store_whose_key_slots_were_lost(make_harness, tmp_path, qtbot):
+    from fieldapp.keyslots import b64d, generate_recovery_keypair
+
+    data_dir = tmp_path / "lost"
+    _private, public = generate_recovery_keypair()
+    Store(data_dir).create(SUPERVISOR, PASSWORD, recovery_public=b64d(public["key"])).close()
+    (data_dir / "keyslots.json").unlink()
+    db_before = (data_dir / "fieldapp.db").read_bytes()
+    h = make_harness(data_dir)
+    first = h.window.first_run
+    assert h.window.pages.currentWidget() is first
+    assert "fieldapp recover" in first.error.text() and not first.create_button.isEnabled()
+    fields = {k: e for k, (_l, e) in first.fields.items()}
+    fields["user"].setText("boss")
+    fields["password"].setText("long enough pw")
+    fields["password_again"].setText("long enough pw")
+    qtbot.keyClick(fields["password_again"], Qt.Key.Key_Return)
+    h.settle()
+    assert not Store(data_dir).exists() and (data_dir / "fieldapp.db").read_bytes() == db_before
+    assert "fieldapp recover" in first.error.text()

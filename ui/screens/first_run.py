@@ -120,12 +120,18 @@ class FirstRunScreen(Screen):
     def focus_first(self) -> None:
         self.fields["user"][1].setFocus()
 
+    def block(self, error) -> None:
+        """This folder holds a store that must not be replaced (its key slots were lost): say so, create nothing."""
+        self._blocked = True
+        self.create_button.setEnabled(False)
+        self._fail(error)
+
     # ------------------------------------------------------------ create
     def value(self, key: str) -> str:
         return self.fields[key][1].text()
 
     def create_supervisor(self) -> None:
-        if self._busy:
+        if self._busy or getattr(self, "_blocked", False):
             return
         user = self.ctx.ascii_digits(self.value("user").strip())
         password = self.value("password")
