@@ -14,6 +14,7 @@ import sys
 from fieldapp import __version__
 from fieldapp.dbapi import DatabaseError
 from fieldapp.errors import FieldappError
+from fieldapp.reasons import REVIEW_REASONS
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("fieldapp.cli")
@@ -71,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--approve-all", action="store_true", help="approve every submitted record")
     group.add_argument("--reject", metavar="ID", help="reject this record (needs --reason)")
     group.add_argument("--return", dest="return_id", metavar="ID", help="return this record for correction (needs --reason)")
-    p.add_argument("--reason", help="why a record is rejected or returned")
+    p.add_argument("--reason", help="why a record is rejected or returned (free text)")
+    p.add_argument("--reason-code", choices=REVIEW_REASONS, help="why, as a code every reader sees in their language")
     cmd("status", c.cmd_status, "counts of records by state").add_argument("--json", action="store_true", help="print JSON")
     cmd("verify", c.cmd_verify, "check the database, the audit chain and the key slots; exit 0 or 1")
 

@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from fieldapp import records, users
+from fieldapp import reasons, records, users
 from fieldapp.cli_common import emit_json, read_password, say, store_of, unlock
 from fieldapp.errors import FieldappError, StoreError, TamperError
 from fieldapp.fsutil import atomic_write_json
@@ -112,7 +112,8 @@ def _summary(rec: dict) -> dict:
     keep = ("family_name", "given_name", "family_name_latin", "given_name_latin", "sex", "date_of_birth",
             "national_id", "phone", "village_code")
     out = {"id": rec["id"], "state": rec["state"], "created_by": rec["created_by"], "created_at": rec["created_at"],
-           "updated_at": rec["updated_at"], "reason": rec["reason"], "duplicates": rec["duplicates"]}
+           "updated_at": rec["updated_at"], "reason": rec["reason"],
+           "reason_code": reasons.split(rec["reason"])[0], "duplicates": rec["duplicates"]}
     out.update({k: data.get(k) for k in keep if isinstance(data, dict)})
     out["dependents"] = len(data.get("dependents") or []) if isinstance(data, dict) else 0
     return out
@@ -139,9 +140,10 @@ def cmd_review(args):
             ids, action = [args.reject], "reject"
         else:
             ids, action = [args.return_id], "return"
-        if action != "approve" and not (args.reason or "").strip():
+        reason = reasons.compose(args.reason_code, args.reason)
+        if action != "approve" and not reason:
             raise FieldappError("core.review.reason_required")
-        done = records.review(session, ids, action, args.reason)
+        done = records.review(session, ids, action, reason)
     say(f"core.cli.reviewed_{action}", count=len(done))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 
-from fieldapp import search
+from fieldapp import reasons, search
 from ui.qt import QColor, QFont, QObject, Qt, QtCore, Signal
 
 PAGE_SIZE = 200
@@ -135,7 +135,7 @@ class RecordsModel(QtCore.QAbstractTableModel):
         if role == Qt.DisplayRole:
             return self._display(row, column)
         if role == Qt.ToolTipRole and row["reason"]:
-            return self.ctx.tr("forms.records.reason_tip", reason=row["reason"])
+            return self.ctx.tr("forms.records.reason_tip", reason=reasons.render(row["reason"], self.ctx.lang))
         if role == Qt.BackgroundRole and row["state"] == "returned":
             return _RETURNED
         if role == Qt.FontRole and row["state"] == "returned":
@@ -158,6 +158,8 @@ class RecordsModel(QtCore.QAbstractTableModel):
                 return ""
         if column in ("national_id", "phone"):
             return self.ctx.format_number(row[column]) if self.ctx.lang == "km" else row[column]
+        if column == "reason":
+            return reasons.render(row["reason"], self.ctx.lang)
         return row[column]
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):

@@ -3,6 +3,8 @@ then the outreach worker finds the returned record first, with the reason, fixes
 
 from __future__ import annotations
 
+from fieldapp import i18n
+
 from helpers_forms import (OW, PASSWORDS, SUP, WAIT_MS, choose, offscreen_ok, person, states, store_records,
                            type_into)
 
@@ -57,7 +59,7 @@ def test_supervisor_reviews_and_worker_fixes_the_returned_record(make_harness, s
     type_into(qtbot, review.reason_text, "check the Latin spelling")
     qtbot.keyClick(review.reason_text, Qt.Key_R, Qt.ControlModifier | Qt.ShiftModifier)
     qtbot.waitUntil(lambda: states(store_dir, [b])[b][0] == "returned", timeout=WAIT_MS)
-    assert states(store_dir, [b])[b][1] == "Name spelled wrong: check the Latin spelling"
+    assert states(store_dir, [b])[b][1] == "wrong_name: check the Latin spelling"  # code + text, any language
     qtbot.waitUntil(lambda: review.model.rowCount() == 2 and not review.model.loading, timeout=WAIT_MS)
 
     # approve a selection at once
@@ -77,6 +79,10 @@ def test_supervisor_reviews_and_worker_fixes_the_returned_record(make_harness, s
     assert first["id"] == b and first["state"] == "returned"
     reason_col = records.model.columnCount() - 1
     assert records.model.index(0, reason_col).data() == "Name spelled wrong: check the Latin spelling"
+    h.ctx.set_language("km")  # the supervisor reviewed in English; the worker reads the reason in Khmer
+    khmer = i18n.tr("forms.reason.wrong_name", "km") + ": check the Latin spelling"
+    assert records.model.index(0, reason_col).data() == khmer
+    h.ctx.set_language("en")
 
     records.table.setFocus()
     records.table.setCurrentIndex(records.model.index(0, 0))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fieldapp import records
+from fieldapp import reasons, records
 from fieldapp.khmer import to_ascii_digits
 from fieldapp.occupations import choices
 from fieldapp.validation import validate_record
@@ -175,7 +175,7 @@ class EnrollScreen(Screen):
 
     def _show_banner(self) -> None:
         returned = self.state == "returned"
-        self.banner.setText(self.t("forms.enroll.returned_banner", reason=self.reason or "") if returned else "")
+        self.banner.setText(self.t("forms.enroll.returned_banner", reason=reasons.render(self.reason, self.ctx.lang)) if returned else "")
         self.banner.setAccessibleName(self.banner.text())
         self.banner.setVisible(returned)
 

@@ -12,16 +12,31 @@ from ui.qt import (QComboBox, QFont, QFormLayout, QHBoxLayout, QLabel, QLineEdit
 from ui.screens.base import Screen
 
 
+class LanguageCombo(QComboBox):
+    """A language picker that switches the whole UI at once (names shown in their own language).
+
+    Its slots are methods, not lambdas, so Qt disconnects them when the combo is deleted (a lambda
+    connected to the app-wide ``language_changed`` outlived a deleted login screen's combo)."""
+
+    def __init__(self, screen: Screen):
+        super().__init__(screen)
+        self.ctx = screen.ctx
+        self.setProperty("i18n_exempt", True)  # "English" and "ខ្មែរ" are shown as their speakers write them
+        for lang in ("km", "en"):
+            self.addItem(screen.t(f"ui.lang.{lang}"), lang)
+        self.follow_language()
+        self.currentIndexChanged.connect(self.choose_language)
+        self.ctx.language_changed.connect(self.follow_language)
+
+    def choose_language(self, _index: int) -> None:
+        self.ctx.set_language(self.currentData())
+
+    def follow_language(self) -> None:
+        self.setCurrentIndex(self.findData(self.ctx.lang))
+
+
 def language_combo(screen: Screen) -> QComboBox:
-    """A language picker that switches the whole UI at once (names shown in their own language)."""
-    combo = QComboBox(screen)
-    combo.setProperty("i18n_exempt", True)  # "English" and "ខ្មែរ" are shown as their speakers write them
-    for lang in ("km", "en"):
-        combo.addItem(screen.t(f"ui.lang.{lang}"), lang)
-    combo.setCurrentIndex(combo.findData(screen.ctx.lang))
-    combo.currentIndexChanged.connect(lambda _i: screen.ctx.set_language(combo.currentData()))
-    screen.ctx.language_changed.connect(lambda: combo.setCurrentIndex(combo.findData(screen.ctx.lang)))
-    return combo
+    return LanguageCombo(screen)
 
 
 def heading(parent, scale: float = 1.6) -> QLabel:

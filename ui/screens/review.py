@@ -7,7 +7,8 @@ core enforces who may review and which reasons are required (``records.review``)
 
 from __future__ import annotations
 
-from fieldapp import audit, outbox, records
+from fieldapp import audit, outbox, reasons, records
+from fieldapp.reasons import REVIEW_REASONS
 from fieldapp.validation import field_label
 from ui.models import RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QLineEdit,
@@ -16,8 +17,7 @@ from ui.screens.base import Screen
 from ui.widgets.duplicates import DuplicatesView, display_value, short_id
 from ui.widgets.problems import ProblemLabel
 
-REASONS = ("possible_duplicate", "wrong_name", "wrong_date_of_birth", "wrong_national_id", "wrong_address",
-           "missing_consent", "dependent_details", "other")
+REASONS = REVIEW_REASONS
 ACTIONS = (("approve", "Ctrl+Shift+A"), ("return", "Ctrl+Shift+R"), ("reject", "Ctrl+Shift+J"))
 SUMMARY_FIELDS = ("family_name", "given_name", "family_name_latin", "given_name_latin", "sex", "date_of_birth",
                   "national_id", "phone", "village_code", "occupation", "employment_status")
@@ -203,16 +203,12 @@ class ReviewScreen(Screen):
             when = self.ctx.format_date(event["ts"]) + " " + event["ts"][11:16]
             self.history.addTopLevelItem(QtWidgets.QTreeWidgetItem(
                 [when, event["actor"] or "", self.t(f"forms.event.{event['event']}") + (f" ({states})" if states else ""),
-                 event["reason"] or ""]))
+                 reasons.render(event["reason"], self.ctx.lang)]))
 
     # ------------------------------------------------------------------ actions
     def reason_value(self) -> str | None:
-        code = self.reason.currentData()
-        text = self.reason_text.text().strip()
-        if not code:
-            return text or None
-        label = self.t(f"forms.reason.{code}")
-        return f"{label}: {text}" if text else label
+        """Stored as code + text, so each reader sees the code in their own language (``fieldapp.reasons``)."""
+        return reasons.compose(self.reason.currentData() or None, self.reason_text.text())
 
     def act(self, action: str) -> None:
         ids = self.selected_ids()
