@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--return", dest="return_id", metavar="ID", help="return this record for correction (needs --reason)")
     p.add_argument("--reason", help="why a record is rejected or returned (free text)")
     p.add_argument("--reason-code", choices=REVIEW_REASONS, help="why, as a code every reader sees in their language")
+    p = cmd("requeue", c.cmd_requeue, "send quarantined records again (supervisors)")
+    p.add_argument("ids", nargs="*", metavar="ID", help="these quarantined records")
+    p.add_argument("--all", action="store_true", help="every quarantined record (instead of IDs)")
     cmd("status", c.cmd_status, "counts of records by state").add_argument("--json", action="store_true", help="print JSON")
     cmd("verify", c.cmd_verify, "check the database, the audit chain and the key slots; exit 0 or 1")
 

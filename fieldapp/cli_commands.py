@@ -147,6 +147,18 @@ def cmd_review(args):
     say(f"core.cli.reviewed_{action}", count=len(done))
 
 
+def cmd_requeue(args):
+    from fieldapp import outbox
+
+    if bool(args.ids) == bool(args.all):
+        raise FieldappError("core.cli.requeue_what")
+    with unlock(args, role="supervisor") as session:
+        done = outbox.requeue_quarantined(session, None if args.all else args.ids)
+    for record_id in done:
+        print(record_id)
+    say("core.cli.requeued", count=len(done))
+
+
 def cmd_status(args):
     with unlock(args) as session:
         counts = records.counts(session)

@@ -128,3 +128,30 @@ def refresh(session: Session) -> None:
         publish(session)
     republish_missing(session)
     pull_states(session)
+
+
+def requeue_quarantined(session: Session, record_ids: list[str] | None = None) -> list[str]:
+    """Supervisor only: send quarantined records again (all of them when ``record_ids`` is None).
+
+    For a registry that was wrong or is fixed, or an answer that left a record out
+    (``not_in_receipt``). A record the registry rejects again comes back quarantined: the
+    engine never loops on it. The store moves first, in one transaction with its audit events;
+    then the spool. A crash between the two is healed by ``pull_states`` (the record shows
+    quarantined again and can be requeued again). Returns the IDs requeued.
+    """
+    session.require_supervisor()
+    rows = session.conn.execute("SELECT id, reason FROM records WHERE state = 'quarantined' ORDER BY id").fetchall()
+    wanted = None if record_ids is None else set(record_ids)
+    chosen = [(rid, reason) for rid, reason in rows if wanted is None or rid in wanted]
+    if not chosen:
+        return []
+    with session.write() as tx:
+        now = now_iso()
+        for rid, reason in chosen:
+            tx.execute("UPDATE records SET state = 'queued', reason = NULL, updated_at = ? WHERE id = ?", (now, rid))
+            session.audit.append(session.name, "record.requeued", rid, "quarantined", "queued", reason, ts=now)
+    ids = [rid for rid, _ in chosen]
+    with Spool(session.store.data_dir) as spool:
+        spool.requeue_quarantined(ids)
+    republish_missing(session)  # a spool rebuilt since the quarantine no longer holds them
+    return ids

@@ -34,8 +34,17 @@ def split(stored: str | None) -> tuple[str | None, str]:
     return None, stored
 
 
+# Why the registry or the sync engine set a record aside (docs/protocol.md, docs/sync.md).
+QUARANTINE_REASONS = ("invalid_record", "malformed_item", "wrong_device", "bad_item_signature", "undecryptable",
+                      "content_hash_mismatch", "malformed_record", "record_id_mismatch", "conflict", "not_in_receipt",
+                      "batch_too_large")
+
+
 def render(stored: str | None, lang: str | None = None) -> str:
-    """A stored reason as ``lang``'s reader sees it: the code's label, then the free text."""
+    """A stored reason as ``lang``'s reader sees it: the code's label, then the free text. A quarantine
+    code from the registry or the sync engine is shown as its label, with the code for IT."""
+    if stored in QUARANTINE_REASONS:
+        return f"{tr(f'sync.quarantine.{stored}', lang)} ({stored})"
     code, text = split(stored)
     if code is None:
         return text

@@ -77,5 +77,58 @@ def test_register_then_sync_until_registered(qtbot, store_dir, contexts, registr
     session.close()
     screen.reload()
     qtbot.waitUntil(lambda: screen.quarantine.topLevelItemCount() == 1, timeout=WAIT_MS)
-    assert screen.quarantine.topLevelItem(0).text(2) == "conflict"
+    assert screen.quarantine.topLevelItem(0).text(2) == \
+        "The registry holds different content under this record ID (conflict)"
     assert screen.quarantine.topLevelItem(0).text(0) == ids[0][:8]
+
+
+@offscreen_ok
+def test_supervisor_sends_quarantined_records_again(qtbot, store_dir, contexts, registry):
+    from fieldapp import outbox
+    from fieldapp.spool import Spool
+    from sync.registration import register
+    from sync.service import SyncService
+
+    register(store_dir, registry.url, registry.code())
+    ids = store_records(store_dir, make_records(6, seed=43), approve=True)  # sealed into the outbox at approval
+    session = open_session(store_dir, SUP)
+    outbox.refresh(session)
+    with Spool(store_dir) as spool:  # what the engine does when a receipt leaves records out
+        spool.quarantine(ids[:2], "not_in_receipt")
+    outbox.refresh(session)
+    session.close()
+    assert {rid: s for rid, (s, _r) in states(store_dir, ids[:2]).items()} == {ids[0]: "quarantined",
+                                                                                ids[1]: "quarantined"}
+    ctx = contexts(store_dir, SUP, sync=SyncService(store_dir))
+    screen = show_widget(qtbot, SyncScreen(ctx))
+    qtbot.waitUntil(lambda: screen.quarantine.topLevelItemCount() == 2, timeout=WAIT_MS)
+    assert screen.quarantine.topLevelItem(0).text(2) == "Missing from the registry's answer (not_in_receipt)"
+    assert screen.requeue_button.isVisible() and screen.requeue_button.isEnabled()
+
+    first = screen.quarantine.topLevelItem(0)
+    first.setSelected(True)
+    picked = first.data(0, Qt.UserRole)
+    qtbot.keyClick(screen.quarantine, Qt.Key_Q, Qt.ControlModifier | Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: "1 record(s) queued" in screen.status.text(), timeout=WAIT_MS)
+    other = next(r for r in ids[:2] if r != picked)
+    assert states(store_dir, [other])[other][0] == "quarantined"
+    qtbot.waitUntil(lambda: screen.quarantine.topLevelItemCount() == 1, timeout=WAIT_MS)
+
+    screen.quarantine.clearSelection()
+    qtbot.mouseClick(screen.requeue_button, Qt.LeftButton)  # none selected: every quarantined record
+    qtbot.waitUntil(lambda: screen.quarantine.topLevelItemCount() == 0, timeout=WAIT_MS)
+    assert not screen.requeue_button.isEnabled()
+    screen.sync_now()
+    qtbot.waitUntil(lambda: {s for s, _r in states(store_dir, ids).values()} == {"registered"},
+                    timeout=SYNC_WAIT_MS)
+    assert registry.export_counts() == {rid: 1 for rid in ids}
+
+
+@offscreen_ok
+def test_outreach_workers_cannot_requeue(qtbot, store_dir, contexts):
+    from helpers_forms import OW
+
+    ctx = contexts(store_dir, OW)
+    screen = show_widget(qtbot, SyncScreen(ctx))
+    assert not screen.requeue_button.isVisible()
+    screen.requeue()  # the shortcut does nothing either (and the core would refuse)

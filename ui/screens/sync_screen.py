@@ -14,7 +14,7 @@ import threading
 from datetime import datetime
 
 from fieldapp import device as device_file
-from fieldapp import outbox, search
+from fieldapp import outbox, reasons, search
 from fieldapp.khmer import to_ascii_digits
 from fieldapp.spool import Spool
 from ui.models import slim
@@ -24,7 +24,7 @@ from ui.screens.base import Screen
 from ui.widgets.duplicates import short_id
 
 POLL_MS = 250
-SYNC_KEYS, REGISTER_KEYS, BROWSE_KEYS = "F5", "Ctrl+Return", "Ctrl+O"
+SYNC_KEYS, REGISTER_KEYS, BROWSE_KEYS, REQUEUE_KEYS = "F5", "Ctrl+Return", "Ctrl+O", "Ctrl+Shift+Q"
 _ACTIVE = ("probing", "authenticating", "sending", "polling")
 
 
@@ -136,7 +136,13 @@ class SyncScreen(Screen):
         self.quarantine.setObjectName("sync_quarantine")
         self.quarantine.setRootIsDecorated(False)
         self.quarantine.setColumnCount(3)
-        QVBoxLayout(self.quarantine_box).addWidget(self.quarantine)
+        self.quarantine.setSelectionMode(QtWidgets.QAbstractItemView.ExtendedSelection)
+        self.requeue_button = QPushButton(self.quarantine_box)
+        self.requeue_button.setObjectName("sync_requeue")
+        self.requeue_button.clicked.connect(self.requeue)
+        quarantine_layout = QVBoxLayout(self.quarantine_box)
+        quarantine_layout.addWidget(self.quarantine)
+        quarantine_layout.addWidget(self.requeue_button, 0, Qt.AlignRight)
         self.status = QLabel(self)
         self.status.setObjectName("sync_status")
         self.status.setWordWrap(True)
@@ -149,7 +155,7 @@ class SyncScreen(Screen):
         layout.addLayout(lists, 1)
         layout.addWidget(self.status)
         for keys, slot, scope in ((SYNC_KEYS, self.sync_now, self), (REGISTER_KEYS, self.register, self.register_form),
-                                  (BROWSE_KEYS, self._browse, self.register_form)):
+                                  (BROWSE_KEYS, self._browse, self.register_form), (REQUEUE_KEYS, self.requeue, self)):
             shortcut = QShortcut(QKeySequence(keys), scope)
             shortcut.setContext(Qt.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -177,7 +183,8 @@ class SyncScreen(Screen):
         self.url.setPlaceholderText("https://")
         for button, action, keys in ((self.register_button, "forms.sync.register", REGISTER_KEYS),
                                      (self.sync_button, "forms.sync.now", SYNC_KEYS),
-                                     (self.browse, "forms.sync.browse", BROWSE_KEYS)):
+                                     (self.browse, "forms.sync.browse", BROWSE_KEYS),
+                                     (self.requeue_button, "forms.sync.requeue", REQUEUE_KEYS)):
             button.setText(tr(action))
             button.setAccessibleName(tr(action))
             button.setToolTip(tr("forms.shortcut_tip", action=tr(action),
@@ -194,6 +201,8 @@ class SyncScreen(Screen):
     def _apply_role(self) -> None:
         registered = bool(self.files.get("device_id"))
         self.register_form.setVisible(self.ctx.is_supervisor and not registered)
+        self.requeue_button.setVisible(self.ctx.is_supervisor)
+        self.requeue_button.setEnabled(self.quarantine.topLevelItemCount() > 0)
 
     # ------------------------------------------------------------------ data
     def activate(self) -> None:
@@ -223,8 +232,11 @@ class SyncScreen(Screen):
     def _show_quarantined(self, rows: list[dict]) -> None:
         self.quarantine.clear()
         for row in rows:
-            self.quarantine.addTopLevelItem(QtWidgets.QTreeWidgetItem(
-                [short_id(row["id"]), row["name"] or row["name_latin"], row["reason"]]))
+            item = QtWidgets.QTreeWidgetItem([short_id(row["id"]), row["name"] or row["name_latin"],
+                                              reasons.render(row["reason"], self.ctx.lang)])
+            item.setData(0, Qt.UserRole, row["id"])
+            self.quarantine.addTopLevelItem(item)
+        self._apply_role()
 
     # ------------------------------------------------------------------ progress
     def poll(self) -> None:
@@ -298,6 +310,21 @@ class SyncScreen(Screen):
             self.ctx.worker.run(outbox.enqueue_approved, on_done=run_pass, on_error=self._task_failed)
         else:
             run_pass()
+
+    def requeue(self) -> None:
+        """Supervisors: send the selected quarantined records again (all of them when none is selected)."""
+        if not self.ctx.is_supervisor or self.quarantine.topLevelItemCount() == 0:
+            return
+        ids = [item.data(0, Qt.UserRole) for item in self.quarantine.selectedItems()] or None
+        self.requeue_button.setEnabled(False)
+        self.ctx.worker.run(outbox.requeue_quarantined, ids, on_done=self._requeued, on_error=self._task_failed)
+
+    def _requeued(self, ids: list[str]) -> None:
+        self.status.setText(self.t("forms.sync.requeued", count=self.ctx.format_number(len(ids))))
+        self.ctx.notify_records_changed()
+        self.reload()
+        if ids and self.ctx.sync is not None:
+            self.ctx.sync.kick()
 
     def _pass_done(self, result) -> None:
         key = "forms.sync.pass_done" if result.outcome == "complete" else "forms.sync.pass_failed"
