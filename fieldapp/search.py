@@ -8,7 +8,7 @@ records. Queries shorter than three characters fall back to a scan of the terms.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from fieldapp.khmer import match_key, to_ascii_digits
 from fieldapp.store import Session
