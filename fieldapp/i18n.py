@@ -15,7 +15,7 @@ import json
 import os
 import string
 import threading
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 LANGUAGES = ("en", "km")
@@ -220,6 +220,19 @@ def format_number(value, lang: str | None = None) -> str:
     """A number as text, with Khmer digits when the language is Khmer."""
     text = str(value)
     return to_khmer_digits(text) if _resolve_language(lang) == "km" else text
+
+
+def format_timestamp(ts, lang: str | None = None) -> str:
+    """A stored timestamp (ISO 8601 text, UTC unless it says otherwise, or seconds since the epoch) as the
+    laptop's local date and hour:minute, in *lang*."""
+    if isinstance(ts, (int, float)):
+        moment = datetime.fromtimestamp(ts, timezone.utc)
+    else:
+        moment = datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    local = moment.astimezone()
+    return f"{format_date(local.date(), lang)} {format_number(local.strftime('%H:%M'), lang)}"
 
 
 def format_date(d: date, lang: str | None = None) -> str:

@@ -124,3 +124,22 @@ def test_all_khmer_months():
 def test_format_date_uses_current_language():
     i18n.set_language("km")
     assert i18n.format_date(date(2024, 1, 15)).startswith("ថ្ងៃទី")
+
+
+def test_timestamps_are_shown_in_local_time(monkeypatch):
+    import time
+
+    from fieldapp import i18n as _i18n
+
+    monkeypatch.setenv("TZ", "Asia/Phnom_Penh")  # UTC+7, no daylight saving
+    time.tzset()
+    try:
+        assert _i18n.format_timestamp("2026-11-25T17:30:00+00:00", "en") == "26 November 2026 00:30"
+        assert _i18n.format_timestamp("2026-11-25T17:30:00Z", "en") == "26 November 2026 00:30"
+        assert _i18n.format_timestamp(1_795_000_000.0, "en").endswith(
+            time.strftime("%H:%M", time.localtime(1_795_000_000)))
+        km = _i18n.format_timestamp("2026-11-25T17:30:00+00:00", "km")
+        assert km.endswith("០០:៣០") and "២៦" in km
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()

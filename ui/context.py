@@ -38,6 +38,10 @@ class AppContext(QObject):
             value = date.fromisoformat(value[:10])
         return i18n.format_date(value, self.lang)
 
+    def format_timestamp(self, ts) -> str:
+        """A stored UTC timestamp as local date and time; Khmer digits in Khmer."""
+        return i18n.format_timestamp(ts, self.lang)
+
     def format_number(self, value) -> str:
         return i18n.format_number(value, self.lang)
 

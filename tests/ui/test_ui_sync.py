@@ -132,3 +132,24 @@ def test_outreach_workers_cannot_requeue(qtbot, store_dir, contexts):
     screen = show_widget(qtbot, SyncScreen(ctx))
     assert not screen.requeue_button.isVisible()
     screen.requeue()  # the shortcut does nothing either (and the core would refuse)
+
+
+@offscreen_ok
+def test_the_screen_opens_with_the_spools_recent_batches(qtbot, store_dir, contexts, registry):
+    from fieldapp import i18n
+    from sync.registration import register
+    from sync.service import SyncService
+
+    register(store_dir, registry.url, registry.code())
+    ids = store_records(store_dir, make_records(5, seed=44), approve=True)
+    SyncService(store_dir).sync_once(timeout=60)  # an earlier session sent them
+    ctx = contexts(store_dir, SUP)
+    screen = show_widget(qtbot, SyncScreen(ctx))
+    qtbot.waitUntil(lambda: screen.batches.count() >= 1, timeout=WAIT_MS)
+    line = screen.batches.item(0).text()
+    assert "5 record(s); now" in line and ("Sent to the registry 5" in line or "Registered 5" in line), line
+    ctx.set_language("km")
+    assert i18n.format_number(5, "km") in screen.batches.item(0).text()
+    assert "record(s)" not in screen.batches.item(0).text()
+    ctx.set_language("en")
+    assert {s for s, _r in states(store_dir, ids).values()} <= {"approved", "queued", "synced", "registered"}

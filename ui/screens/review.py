@@ -200,7 +200,7 @@ class ReviewScreen(Screen):
         self.history.clear()
         for event in info["history"]:
             states = " \u2192 ".join(self.t(f"forms.state.{s}") for s in (event["from_state"], event["to_state"]) if s)
-            when = self.ctx.format_date(event["ts"]) + " " + event["ts"][11:16]
+            when = self.ctx.format_timestamp(event["ts"])  # local time, not the stored UTC
             self.history.addTopLevelItem(QtWidgets.QTreeWidgetItem(
                 [when, event["actor"] or "", self.t(f"forms.event.{event['event']}") + (f" ({states})" if states else ""),
                  reasons.render(event["reason"], self.ctx.lang)]))

@@ -55,12 +55,12 @@ class Task:
 def load_files(data_dir) -> dict:
     """Worker job (no session): the device identity summary and the spool counts."""
     dev = device_file.load(data_dir)
-    counts = {}
+    counts, batches = {}, []
     if dev is not None or (data_dir / "spool.db").exists():
         with Spool(data_dir) as spool:
-            counts = spool.counts()
+            counts, batches = spool.counts(), spool.recent_batches(20)
     return {"device_id": dev.device_id if dev else None, "server_url": dev.server_url if dev else None,
-            "counts": counts}
+            "counts": counts, "batches": batches}
 
 
 def load_quarantined(session) -> list[dict]:
@@ -196,6 +196,8 @@ class SyncScreen(Screen):
                                          tr("forms.sync.col.reason")])
         self._show_files()
         self._apply_role()
+        if self._seen == (0, 0, 0):
+            self._show_past_batches()
         self.poll()
 
     def _apply_role(self) -> None:
@@ -218,6 +220,18 @@ class SyncScreen(Screen):
         self.files = files
         self._show_files()
         self._apply_role()
+        if self._seen == (0, 0, 0):  # nothing from a live pass listed yet: show the spool's recent batches
+            self._show_past_batches()
+
+    def _show_past_batches(self) -> None:
+        self.batches.clear()
+        for batch in self.files.get("batches") or []:
+            results = ", ".join(f"{self.t(f'forms.state.{state}')} {self.ctx.format_number(n)}"
+                                for state, n in sorted(batch["results"].items()))
+            self.batches.addItem(self.t(
+                "forms.sync.batch_past", time=self.ctx.format_timestamp(batch["updated_at"]),
+                batch=short_id(batch["batch_id"]), items=self.ctx.format_number(batch["items"]),
+                results=results or self.t(f"forms.sync.batch_state.{batch['state']}")))
 
     def _show_files(self) -> None:
         if self.files.get("device_id"):
