@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fieldapp import cli_deploy
 
     cli_deploy.add_commands(sub, common)
+    from fieldapp import cli_backup
+
+    cli_backup.add_commands(sub, common)
     return parser
 
 

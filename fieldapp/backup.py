@@ -1,0 +1,207 @@
+"""Whole-store backups to a USB stick, so records not yet sent survive a stolen or dead laptop.
+
+A backup is one zip file (stored, not compressed: everything in it is already encrypted or holds no
+personal data) with:
+
+- ``fieldapp.db``: a consistent snapshot taken with SQLite's online backup API, encrypted with the
+  store's own key (SQLCipher page encryption; the plaintext never touches the disk);
+- ``keyslots.json`` and ``recovery-slot.json``: the wrapped key, so the users' passwords at backup time
+  (or IT's recovery key) open it;
+- ``desktop.json``, ``provisioning.json``, ``provisioned-ca.pem`` if present (settings, no personal data);
+- ``manifest.json``: format, store ID, schema version, when and by whom, record counts by state, and
+  the SHA-256 and size of every other member.
+
+``restore`` only ever creates a new data folder: it never writes over a store. It checks every member
+against the manifest, unlocks the copy with a supervisor's password, then prepares the records that
+were on their way to the registry to be sealed again by *this* laptop once it is registered: queued,
+synced and quarantined records go back to ``approved`` and their outbox entries (sealed and signed
+by the old laptop's key, which is not in the backup) are dropped; registered ones keep theirs. The registry is idempotent by record ID,
+so a record it already holds comes back ``duplicate``: nothing is counted twice, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+from fieldapp import __version__, migrations
+from fieldapp.audit import now_iso
+from fieldapp.dbapi import DatabaseError, open_encrypted
+from fieldapp.errors import FieldappError, StoreError, TamperError
+from fieldapp.fsutil import create_private, fsync_dir, secure_dir
+from fieldapp.paths import DB_FILE, ESCROW_FILE, SLOTS_FILE
+from fieldapp.store import Session, Store, damaged
+
+FORMAT, VERSION = "fieldapp-backup", 1
+MANIFEST = "manifest.json"
+OPTIONAL = (ESCROW_FILE, "desktop.json", "provisioning.json", "provisioned-ca.pem")
+MEMBERS = (DB_FILE, SLOTS_FILE) + OPTIONAL
+MAX_MANIFEST_BYTES = 64 * 1024
+RESEND_STATES = ("queued", "synced", "quarantined")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def create(session: Session, out: Path) -> dict:
+    """Supervisor only: write a backup of the whole store to ``out`` (refuses an existing file).
+
+    Returns the manifest. The file appears complete or not at all (written beside, then renamed).
+    """
+    session.require_supervisor()
+    out = Path(out)
+    if out.exists():
+        raise FieldappError("core.cli.file_exists", path=str(out))
+    data_dir = session.store.data_dir
+    work = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"
+    secure_dir(work)
+    try:
+        snapshot = work / DB_FILE
+        create_private(snapshot)
+        try:
+            target = open_encrypted(str(snapshot), session.key)
+            try:
+                session.conn.backup(target)
+            finally:
+                target.close()
+        except DatabaseError as exc:
+            raise damaged(exc, out.parent) from None
+        files = {DB_FILE: snapshot}
+        for name in (SLOTS_FILE,) + OPTIONAL:
+            if (data_dir / name).exists():
+                shutil.copyfile(data_dir / name, work / name)
+                files[name] = work / name
+        counts = dict(session.conn.execute("SELECT state, COUNT(*) FROM records GROUP BY state").fetchall())
+        manifest = {
+            "format": FORMAT, "version": VERSION, "app_version": __version__,
+            "store_id": session.store.slots().store_id,
+            "schema_version": migrations.current_version(session.conn),
+            "created_at": now_iso(), "created_by": session.name, "counts": counts,
+            "files": {name: {"sha256": _sha256(path), "size": path.stat().st_size} for name, path in files.items()},
+        }
+        partial = out.with_name(f".{out.name}.partial")
+        create_private(partial)
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr(MANIFEST, json.dumps(manifest, sort_keys=True, indent=1))
+            for name, path in files.items():
+                zf.write(path, name)
+        with open(partial, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(partial, out)
+        fsync_dir(out.parent)
+    except OSError as exc:
+        for leftover in out.parent.glob(f".{out.name}.partial"):
+            leftover.unlink(missing_ok=True)
+        raise damaged(exc, out.parent) from None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    with session.write():
+        session.audit.append(session.name, "store.backup", reason=str(sum(counts.values())))
+    return manifest
+
+
+def read_manifest(archive: Path) -> dict:
+    """The checked manifest of a backup file (``TamperError`` if it is not one, or not intact)."""
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            return _check(zf)
+    except FileNotFoundError:
+        raise StoreError("core.backup.missing", path=str(archive)) from None
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
+        raise TamperError("core.backup.unreadable") from None
+
+
+def _check(zf: zipfile.ZipFile) -> dict:
+    infos = {i.filename: i for i in zf.infolist()}
+    if MANIFEST not in infos or infos[MANIFEST].file_size > MAX_MANIFEST_BYTES:
+        raise TamperError("core.backup.unreadable")
+    manifest = json.loads(zf.read(MANIFEST))
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if manifest.get("format") != FORMAT or not isinstance(files, dict) or not isinstance(manifest.get("store_id"), str):
+        raise TamperError("core.backup.unreadable")
+    if manifest.get("version") != VERSION:
+        raise StoreError("core.backup.version", version=str(manifest.get("version")))
+    names = set(infos) - {MANIFEST}
+    if names != set(files) or not {DB_FILE, SLOTS_FILE} <= names or not names <= set(MEMBERS):
+        raise TamperError("core.backup.tampered")
+    for name in names:
+        entry, info = files[name], infos[name]
+        if (not isinstance(entry, dict) or info.file_size != entry.get("size") or info.compress_type != zipfile.ZIP_STORED
+                or info.flag_bits & 0x1):
+            raise TamperError("core.backup.tampered")
+    return manifest
+
+
+def restore(archive: Path, data_dir: Path, user: str, password: str) -> dict:
+    """Make ``data_dir`` (absent or empty) a copy of the backup; ``user`` must be one of its supervisors.
+
+    Returns ``{"store_id", "records", "to_resend"}``. On any failure nothing is left at ``data_dir``.
+    """
+    data_dir = Path(data_dir)
+    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+        raise StoreError("core.backup.target_not_empty", path=str(data_dir))
+    staging = data_dir.with_name(f".{data_dir.name}.restoring-{uuid.uuid4().hex[:8]}")
+    secure_dir(staging)
+    try:
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                manifest = _check(zf)
+                for name, entry in manifest["files"].items():
+                    target = staging / name
+                    create_private(target)
+                    digest = hashlib.sha256()
+                    with zf.open(name) as src, open(target, "wb") as dst:
+                        for block in iter(lambda: src.read(1 << 20), b""):
+                            digest.update(block)
+                            dst.write(block)
+                        dst.flush()
+                        os.fsync(dst.fileno())
+                    if digest.hexdigest() != entry.get("sha256"):
+                        raise TamperError("core.backup.tampered")
+        except FileNotFoundError:
+            raise StoreError("core.backup.missing", path=str(archive)) from None
+        except (zipfile.BadZipFile, ValueError, KeyError):
+            raise TamperError("core.backup.unreadable") from None
+        result = _prepare(Store(staging), manifest, user, password)
+        fsync_dir(staging)
+        if data_dir.exists():
+            data_dir.rmdir()  # empty, checked above
+        os.replace(staging, data_dir)
+        fsync_dir(data_dir.parent)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _prepare(store: Store, manifest: dict, user: str, password: str) -> dict:
+    with store.unlock(user, password) as session:
+        session.require_supervisor()
+        row = session.conn.execute("SELECT value FROM settings WHERE key = 'store_id'").fetchone()
+        if row is None or row[0] != manifest["store_id"] or store.slots().store_id != manifest["store_id"]:
+            raise TamperError("core.backup.tampered")
+        resend = [r[0] for r in session.conn.execute(
+            f"SELECT id FROM records WHERE state IN ({','.join('?' * len(RESEND_STATES))}) ORDER BY id", RESEND_STATES)]
+        with session.write() as tx:
+            now = now_iso()
+            for rid in resend:
+                old = tx.execute("SELECT state FROM records WHERE id = ?", (rid,)).fetchone()[0]
+                tx.execute("UPDATE records SET state = 'approved', reason = NULL, updated_at = ? WHERE id = ?", (now, rid))
+                session.audit.append(session.name, "record.restored", rid, old, "approved", ts=now)
+                tx.execute("DELETE FROM outbox WHERE record_id = ?", (rid,))  # sealed by the old laptop's key
+            session.audit.append(session.name, "store.restored", reason=manifest.get("created_at"))
+        total = session.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    (store.data_dir / "lockout.json").unlink(missing_ok=True)  # a fresh start on the new laptop
+    return {"store_id": manifest["store_id"], "records": total, "to_resend": len(resend),
+            "restored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+

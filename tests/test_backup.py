@@ -1,0 +1,128 @@
+"""`fieldapp backup` / `fieldapp restore` through the real CLI on real files: the round trip, no plaintext in the
+backup, and every refusal leaving nothing behind."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from clitools import OUTREACH_PASSWORD, PASSWORD, Cli, write_jsonl
+from fieldapp.synthetic import make_records
+from planted import needles_of, scan
+
+
+class NewLaptop(Cli):
+    """A data folder that does not exist yet; its log goes elsewhere (restore wants an empty folder)."""
+
+    def __call__(self, *args, **kw):
+        kw.setdefault("FIELDAPP_LOG_DIR", str(self.data_dir.parent / f"{self.data_dir.name}-logs"))
+        return super().__call__(*args, **kw)
+
+
+def one_line(proc) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode != 0 and len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def backed_up(initialized, tmp_path):
+    cli = initialized
+    recs = make_records(40, seed=91)
+    ids = cli("import", "--user", "ow", write_jsonl(tmp_path / "r.jsonl", recs), password=OUTREACH_PASSWORD,
+              check=True).stdout.split()
+    cli("review", "--user", "sup", "--approve", *ids[:10], check=True)
+    cli("review", "--user", "sup", "--return", ids[10], "--reason-code", "wrong_name", check=True)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    out = cli("backup", "--user", "sup", "--out", usb / "laptop.fieldapp-backup", "--json", check=True)
+    return cli, recs, ids, usb / "laptop.fieldapp-backup", json.loads(out.stdout)
+
+
+def test_round_trip_onto_a_new_laptop(backed_up, tmp_path):
+    cli, recs, ids, archive, manifest = backed_up
+    assert manifest["counts"] == {"submitted": 29, "approved": 10, "returned": 1}
+    assert set(manifest["files"]) >= {"fieldapp.db", "keyslots.json"}
+    before = {r["id"]: r for r in cli.json("list", "--user", "sup", "--json")}
+    new = NewLaptop(tmp_path / "new-laptop")
+    out = new("restore", archive, "--user", "sup", "--json", check=True)
+    assert json.loads(out.stdout)["records"] == 40
+    after = {r["id"]: r for r in new.json("list", "--user", "sup", "--json")}
+    assert after == before
+    assert new("verify", "--user", "sup").returncode == 0
+    # the outreach worker's password (as it was at backup time) opens it too, and sees their own records
+    assert len(new.json("list", "--user", "ow", "--json", password=OUTREACH_PASSWORD)) == 40
+    assert oct((tmp_path / "new-laptop").stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_backup_holds_no_personal_data_in_plaintext(backed_up):
+    _cli, recs, _ids, archive, _manifest = backed_up
+    assert scan([archive.parent], needles_of(recs)) == []
+    with zipfile.ZipFile(archive) as zf:
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in zf.infolist())
+        assert zf.read("fieldapp.db")[:16] != b"SQLite format 3\x00"
+
+
+def test_backup_is_for_supervisors_and_never_overwrites(backed_up, tmp_path):
+    cli, _recs, _ids, archive, _manifest = backed_up
+    assert "supervisor" in one_line(cli("backup", "--user", "ow", "--out", tmp_path / "x.bak",
+                                        password=OUTREACH_PASSWORD)).lower()
+    assert not (tmp_path / "x.bak").exists()
+    size = archive.stat().st_size
+    one_line(cli("backup", "--user", "sup", "--out", archive))
+    assert archive.stat().st_size == size
+    assert [p.name for p in archive.parent.iterdir()] == [archive.name]  # no temporary files left
+
+
+def test_restore_never_replaces_a_store(backed_up):
+    cli, _recs, _ids, archive, _manifest = backed_up
+    db = (cli.data_dir / "fieldapp.db").read_bytes()
+    assert "not empty" in one_line(cli("restore", archive, "--user", "sup"))
+    assert (cli.data_dir / "fieldapp.db").read_bytes() == db
+
+
+@pytest.mark.parametrize("damage", ["flip_db", "flip_slots", "drop_member", "extra_member", "not_a_zip", "manifest"])
+def test_a_damaged_or_tampered_backup_restores_nothing(backed_up, tmp_path, damage):
+    _cli, _recs, _ids, archive, _manifest = backed_up
+    bad = tmp_path / "bad.bak"
+    with zipfile.ZipFile(archive) as zf:
+        members = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+    if damage == "flip_db":
+        db = bytearray(members["fieldapp.db"])
+        db[len(db) // 2] ^= 0x01
+        members["fieldapp.db"] = bytes(db)
+    elif damage == "flip_slots":
+        members["keyslots.json"] = members["keyslots.json"].replace(b'"iterations": 3', b'"iterations": 4')
+    elif damage == "drop_member":
+        del members["keyslots.json"]
+    elif damage == "extra_member":
+        members["../../evil.sh"] = b"echo pwned"
+    elif damage == "manifest":
+        doc = json.loads(members["manifest.json"])
+        doc["store_id"] = "00000000-0000-0000-0000-000000000000"
+        members["manifest.json"] = json.dumps(doc).encode()
+    if damage == "not_a_zip":
+        bad.write_bytes(b"PK\x03\x04 this is not really a zip" * 10)
+    else:
+        with zipfile.ZipFile(bad, "w", zipfile.ZIP_STORED) as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+    target = tmp_path / "new-laptop"
+    msg = one_line(NewLaptop(target)("restore", bad, "--user", "sup"))
+    assert "backup" in msg.lower() or "password" in msg.lower()
+    assert not target.exists()
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".new-laptop")] == []
+    assert not (tmp_path / "evil.sh").exists() and not (tmp_path.parent / "evil.sh").exists()
+
+
+def test_wrong_password_or_an_outreach_worker_restores_nothing(backed_up, tmp_path):
+    _cli, _recs, _ids, archive, _manifest = backed_up
+    target = NewLaptop(tmp_path / "new-laptop")
+    assert "password" in one_line(target("restore", archive, "--user", "sup", password="not the password")).lower()
+    assert not (tmp_path / "new-laptop").exists()
+    assert "supervisor" in one_line(target("restore", archive, "--user", "ow", password=OUTREACH_PASSWORD)).lower()
+    assert not (tmp_path / "new-laptop").exists()
+    (tmp_path / "new-laptop").mkdir()  # an empty folder is fine
+    target("restore", archive, "--user", "sup", password=PASSWORD, check=True)
