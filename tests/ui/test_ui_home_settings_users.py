@@ -234,3 +234,31 @@ def test_dates_are_shown_in_the_local_form(harness):
     harness.ctx.set_language("km")
     assert harness.ctx.format_date(date(2024, 1, 15)) == "ថ្ងៃទី១៥ ខែមករា ឆ្នាំ២០២៤"
     assert harness.ctx.format_date("2024-01-15T08:00:00Z") == "ថ្ងៃទី១៥ ខែមករា ឆ្នាំ២០២៤"
+
+
+def test_supervisor_backs_up_from_settings_and_the_backup_restores(harness, qtbot, tmp_path):
+    from fieldapp import backup
+
+    h = harness
+    h.login()
+    settings = h.show("settings")
+    assert settings.backup_box.isVisible() and "Ctrl+B" in settings.backup_button.toolTip()
+    out = tmp_path / "usb" / "today.fieldapp-backup"
+    out.parent.mkdir()
+    settings.backup_to(str(out))  # what the save dialog hands over
+    assert not settings.backup_button.isEnabled()
+    qtbot.waitUntil(lambda: settings.backup_button.isEnabled(), timeout=WORKER_TIMEOUT_MS)
+    assert "Backup written to" in settings.backup_status.text() and out.exists()
+    settings.backup_to(str(out))  # never over an existing file: the error is shown, nothing is lost
+    qtbot.waitUntil(lambda: settings.backup_button.isEnabled(), timeout=WORKER_TIMEOUT_MS)
+    assert "already exists" in settings.backup_status.text() or "exists" in settings.backup_status.text()
+    result = backup.restore(out, tmp_path / "new-laptop", SUPERVISOR, PASSWORD)
+    assert result["store_id"] == Store(h.ctx.data_dir).slots().store_id
+
+
+def test_outreach_has_no_backup(harness, qtbot):
+    h = harness
+    h.login(OUTREACH, OUTREACH_PASSWORD)
+    settings = h.show("settings")
+    assert not settings.backup_box.isVisible()
+    settings.choose_backup_file()  # the shortcut does nothing (and the core would refuse)

@@ -1,11 +1,16 @@
-"""Settings: language, idle lock minutes, data folder, registry and device details, version."""
+"""Settings: language, idle lock minutes, data folder, backup (supervisors), registry and device details, version."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import fieldapp
+from fieldapp import backup
 from fieldapp import config as app_config
 from fieldapp import device as device_file
-from ui.qt import QFormLayout, QGroupBox, QLabel, QVBoxLayout, Qt, Signal
+from ui.qt import (QFileDialog, QFormLayout, QGroupBox, QKeySequence, QLabel, QPushButton, QShortcut, QVBoxLayout, Qt,
+                   Signal)
 from ui.screens.base import Screen
 from ui.screens.login import heading, language_combo
 from ui.widgets import DigitSpinBox
@@ -18,6 +23,9 @@ def load_device(data_dir) -> dict | None:
         return None
     return {"device_id": dev.device_id, "server_url": dev.server_url, "registered_at": dev.registered_at,
             "ca_file": dev.ca_file}
+
+
+BACKUP_KEYS = "Ctrl+B"
 
 
 class SettingsScreen(Screen):
@@ -54,6 +62,24 @@ class SettingsScreen(Screen):
         form.addRow(self.folder_label, self.folder)
         layout.addWidget(self.general)
 
+        self.backup_box = QGroupBox(self)  # supervisors: the whole store to a USB stick (fieldapp.backup)
+        backup_layout = QVBoxLayout(self.backup_box)
+        self.backup_info = QLabel(self.backup_box)
+        self.backup_info.setWordWrap(True)
+        self.backup_button = QPushButton(self.backup_box)
+        self.backup_button.setObjectName("settings_backup")
+        self.backup_button.clicked.connect(self.choose_backup_file)
+        self.backup_status = QLabel(self.backup_box)
+        self.backup_status.setObjectName("settings_backup_status")
+        self.backup_status.setWordWrap(True)
+        backup_layout.addWidget(self.backup_info)
+        backup_layout.addWidget(self.backup_button, 0, Qt.AlignLeft)
+        backup_layout.addWidget(self.backup_status)
+        layout.addWidget(self.backup_box)
+        shortcut = QShortcut(QKeySequence(BACKUP_KEYS), self)
+        shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+        shortcut.activated.connect(self.choose_backup_file)
+
         self.registry = QGroupBox(self)
         self.registry_form = QFormLayout(self.registry)
         self.device_rows: dict[str, tuple[QLabel, QLabel]] = {}
@@ -75,6 +101,7 @@ class SettingsScreen(Screen):
 
         self.setTabOrder(self.lang, self.idle)
         self.idle.valueChanged.connect(self._idle_changed)
+        ctx.user_changed.connect(self._apply_role)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -88,6 +115,13 @@ class SettingsScreen(Screen):
         self.registry.setTitle(self.t("ui.settings.registry"))
         for key, (label, _value) in self.device_rows.items():
             label.setText(self.t(f"ui.settings.device_{key}"))
+        self.backup_box.setTitle(self.t("ui.settings.backup"))
+        self.backup_info.setText(self.t("ui.settings.backup_info"))
+        self.backup_button.setText(self.t("ui.settings.backup_button"))
+        self.backup_button.setAccessibleName(self.t("ui.settings.backup_button"))
+        self.backup_button.setToolTip(self.t("forms.shortcut_tip", action=self.t("ui.settings.backup_button"),
+                                             keys=QKeySequence(BACKUP_KEYS).toString(QKeySequence.NativeText)))
+        self._apply_role()
         self.about.setTitle(self.t("ui.settings.about"))
         self.version_label.setText(self.t("ui.settings.version"))
         self.version.setText(self.ctx.format_number(fieldapp.__version__))
@@ -122,6 +156,35 @@ class SettingsScreen(Screen):
             value.setText(text)
             value.setProperty("i18n_exempt", key != "registered_at")  # addresses, IDs, paths are data
             self.registry_form.setRowVisible(label, bool(text))
+
+    def _apply_role(self) -> None:
+        self.backup_box.setVisible(self.ctx.is_supervisor)
+
+    # ------------------------------------------------------------------ backup
+    def choose_backup_file(self) -> None:
+        if not self.ctx.is_supervisor or not self.backup_button.isEnabled():
+            return
+        suggested = str(Path.home() / f"fieldapp-{time.strftime('%Y-%m-%d-%H%M')}.fieldapp-backup")
+        path, _filter = QFileDialog.getSaveFileName(self, self.t("ui.settings.backup_button"), suggested,
+                                                    self.t("ui.settings.backup_filter"))
+        if path:
+            self.backup_to(path)
+
+    def backup_to(self, path: str) -> None:
+        """Write the backup in the worker (it holds the session); the button is off until it is done."""
+        self.backup_button.setEnabled(False)
+        self.backup_status.setText(self.t("ui.settings.backup_running"))
+        self.ctx.worker.run(backup.create, Path(path), on_done=lambda m: self._backed_up(path, m),
+                            on_error=self._backup_failed)
+
+    def _backed_up(self, path: str, manifest: dict) -> None:
+        self.backup_button.setEnabled(True)
+        self.backup_status.setText(self.t("core.backup.written", path=path,
+                                          records=self.ctx.format_number(sum(manifest["counts"].values()))))
+
+    def _backup_failed(self, exc) -> None:
+        self.backup_button.setEnabled(True)
+        self.backup_status.setText(self.error_text(exc))
 
     def _idle_changed(self, minutes: int) -> None:
         self.ctx.save_config(idle_minutes=minutes)
