@@ -27,7 +27,8 @@ from pathlib import Path
 
 from fieldapp import fsutil
 from fieldapp.logs import scrub
-from fieldapp.paths import legacy_log_dir, resolve_log_dir
+from fieldapp.fsutil import read_json
+from fieldapp.paths import ESCROW_FILE, legacy_log_dir, resolve_log_dir
 
 MAX_LOG_BYTES = 4_000_000  # per file: the rotating logs are 1 MB each
 
@@ -110,8 +111,14 @@ def _slots(data_dir: Path) -> dict:
         return {"readable": False, "error": type(exc).__name__}
     passwords = [s for s in slots.data["slots"] if s.get("type") == "password"]
     recovery = [s for s in slots.data["slots"] if s.get("type") == "recovery"]
+    escrow = slots.escrow()
+    try:
+        escrow_ok = read_json(data_dir / ESCROW_FILE) == escrow if escrow else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        escrow_ok = False
     return {"readable": True, "password_slots": len(passwords), "recovery_slot": bool(recovery),
             "recovery_recipient": recovery[0].get("recipient") if recovery else None,
+            "recovery_escrow_matches": escrow_ok,
             "kdf": sorted({f"argon2id m={s['kdf'].get('memory_kib')} t={s['kdf'].get('iterations')} "
                            f"p={s['kdf'].get('lanes')}" for s in passwords if isinstance(s.get("kdf"), dict)})}
 
@@ -127,6 +134,7 @@ def _unlocked(session) -> dict:
             "records_by_state": records.counts(session), "users_by_role": roles,
             "audit_events": conn.execute("SELECT count(*) FROM audit").fetchone()[0],
             "outbox_unpublished": conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0],
+            "last_backup_at": conn.execute("SELECT max(ts) FROM audit WHERE event = 'store.backup'").fetchone()[0],
             "verify_problems": [msg_id for msg_id, _params in verify(session)]}
 
 

@@ -149,3 +149,18 @@ def test_a_database_without_slots_or_escrow_is_set_aside_never_deleted(initializ
     cli("init", "--user", "newbie", check=True)
     aside = list(cli.data_dir.glob("fieldapp.db.unopened-*"))
     assert len(aside) == 1 and digest(aside[0]) == before
+
+
+def test_diagnostics_tell_it_whether_the_escrow_matches(store, tmp_path):
+    import zipfile
+
+    cli, _, _ = store
+
+    def escrow_state(name):
+        cli("diagnostics", "--out", tmp_path / name, password=None, check=True)
+        with zipfile.ZipFile(tmp_path / name) as zf:
+            return json.loads(zf.read("store.json"))["key_slots"]["recovery_escrow_matches"]
+
+    assert escrow_state("ok.zip") is True
+    (cli.data_dir / "recovery-slot.json").write_text("{}")
+    assert escrow_state("bad.zip") is False

@@ -80,6 +80,7 @@ def workflow(tmp_path_factory):
     src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), encoding="utf-8")
     run("import", "--user", "ow", src, password=OUTREACH_PASSWORD, check=True)
     run("review", "--user", "sup", "--approve-all", check=True)
+    run("backup", "--user", "sup", "--out", tmp / "office.fieldapp-backup", check=True)
     run("diagnostics", "--out", tmp / "locked.zip", check=True)
     run("diagnostics", "--out", tmp / "unlocked.zip", "--user", "sup", check=True)
     return run, tmp, recs
@@ -89,7 +90,8 @@ def test_archives_and_logs_hold_no_personal_data(workflow):
     run, tmp, recs = workflow
     needles = needles_of(recs)
     assert len(needles) > 100
-    assert scan([tmp / "locked.zip", tmp / "unlocked.zip", tmp / "logs", tmp / "data"], needles) == []
+    assert scan([tmp / "locked.zip", tmp / "unlocked.zip", tmp / "logs", tmp / "data", tmp / "office.fieldapp-backup"],
+                needles) == []
     for name in ("locked.zip", "unlocked.zip"):
         assert stat.S_IMODE((tmp / name).stat().st_mode) == 0o600
 
@@ -107,6 +109,8 @@ def test_archive_contents(workflow):
     assert store["records_by_state"]["approved"] == 40 and store["verify_problems"] == []
     assert store["users_by_role"] == {"outreach": 1, "supervisor": 1}
     assert store["key_slots"]["password_slots"] == 2 and "fieldapp.db" in store["files"]["files"]
+    assert store["key_slots"]["recovery_escrow_matches"] is None  # no recovery key was set here
+    assert store["last_backup_at"] and store["last_backup_at"] <= versions.get("generated_at", "9999")
     assert versions["sqlcipher"] and versions["python"] and versions["fieldapp"]
     assert settings["desktop"]["last_user"] in (True, False)
     assert "Supervisor" not in text and "correct horse" not in text
