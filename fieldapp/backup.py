@@ -8,8 +8,8 @@ personal data) with:
 - ``keyslots.json`` and ``recovery-slot.json``: the wrapped key, so the users' passwords at backup time
   (or IT's recovery key) open it;
 - ``desktop.json``, ``provisioning.json``, ``provisioned-ca.pem`` if present (settings, no personal data);
-- ``manifest.json``: format, store ID, schema version, when and by whom, record counts by state, and
-  the SHA-256 and size of every other member.
+- ``manifest.json``: format, store ID, schema version, when, record counts by state, and the SHA-256
+  and size of every other member (readable without a password: no personal data, no login name).
 
 ``restore`` only ever creates a new data folder: it never writes over a store. It checks every member
 against the manifest, unlocks the copy with a supervisor's password, then prepares the records that
@@ -87,7 +87,7 @@ def create(session: Session, out: Path) -> dict:
             "format": FORMAT, "version": VERSION, "app_version": __version__,
             "store_id": session.store.slots().store_id,
             "schema_version": migrations.current_version(session.conn),
-            "created_at": now_iso(), "created_by": session.name, "counts": counts,
+            "created_at": now_iso(), "counts": counts,  # no login name: the audit trail inside says who
             "files": {name: {"sha256": _sha256(path), "size": path.stat().st_size} for name, path in files.items()},
         }
         partial = out.with_name(f".{out.name}.partial")

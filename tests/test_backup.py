@@ -126,3 +126,12 @@ def test_wrong_password_or_an_outreach_worker_restores_nothing(backed_up, tmp_pa
     assert not (tmp_path / "new-laptop").exists()
     (tmp_path / "new-laptop").mkdir()  # an empty folder is fine
     target("restore", archive, "--user", "sup", password=PASSWORD, check=True)
+
+
+def test_the_manifest_names_no_one(backed_up):
+    _cli, _recs, _ids, archive, manifest = backed_up
+    with zipfile.ZipFile(archive) as zf:
+        text = zf.read("manifest.json").decode()
+    assert '"sup"' not in text and '"ow"' not in text and "Supervisor" not in text
+    assert set(manifest) == {"format", "version", "app_version", "store_id", "schema_version", "created_at",
+                             "counts", "files"}
