@@ -34,7 +34,7 @@ from fieldapp import __version__, migrations
 from fieldapp.audit import now_iso
 from fieldapp.dbapi import DatabaseError, open_encrypted
 from fieldapp.errors import FieldappError, StoreError, TamperError
-from fieldapp.fsutil import create_private, fsync_dir, secure_dir
+from fieldapp.fsutil import create_private, fsync_dir, is_disk_full, secure_dir
 from fieldapp.paths import DB_FILE, ESCROW_FILE, SLOTS_FILE
 from fieldapp.store import Session, Store, damaged
 
@@ -54,6 +54,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _failed(exc: Exception, folder: Path) -> StoreError:
+    """Why a backup could not be written, in the user's words (the store itself is untouched)."""
+    if is_disk_full(exc, folder):
+        return StoreError("core.backup.disk_full")
+    error = damaged(exc, folder)
+    return error if error.msg_id != "core.store.damaged" else StoreError("core.backup.write_failed")
+
+
 def create(session: Session, out: Path) -> dict:
     """Supervisor only: write a backup of the whole store to ``out`` (refuses an existing file).
 
@@ -65,8 +73,8 @@ def create(session: Session, out: Path) -> dict:
         raise FieldappError("core.cli.file_exists", path=str(out))
     data_dir = session.store.data_dir
     work = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"
-    secure_dir(work)
     try:
+        secure_dir(work)
         snapshot = work / DB_FILE
         create_private(snapshot)
         try:
@@ -76,7 +84,7 @@ def create(session: Session, out: Path) -> dict:
             finally:
                 target.close()
         except DatabaseError as exc:
-            raise damaged(exc, out.parent) from None
+            raise _failed(exc, out.parent) from None
         files = {DB_FILE: snapshot}
         for name in (SLOTS_FILE,) + OPTIONAL:
             if (data_dir / name).exists():
@@ -103,7 +111,7 @@ def create(session: Session, out: Path) -> dict:
     except OSError as exc:
         for leftover in out.parent.glob(f".{out.name}.partial"):
             leftover.unlink(missing_ok=True)
-        raise damaged(exc, out.parent) from None
+        raise _failed(exc, out.parent) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
     with session.write():

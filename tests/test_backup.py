@@ -135,3 +135,12 @@ def test_the_manifest_names_no_one(backed_up):
     assert '"sup"' not in text and '"ow"' not in text and "Supervisor" not in text
     assert set(manifest) == {"format", "version", "app_version", "store_id", "schema_version", "created_at",
                              "counts", "files"}
+
+
+def test_a_folder_that_cannot_be_written_is_named_plainly(backed_up, tmp_path):
+    cli = backed_up[0]
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("x")
+    msg = one_line(cli("backup", "--user", "sup", "--out", not_a_folder / "x.fieldapp-backup"))
+    assert "no backup was written" in msg and not list(tmp_path.glob(".x.fieldapp-backup*"))
+

@@ -62,3 +62,19 @@ def test_password_change_on_a_full_disk_keeps_the_old_password(small_fs):
     assert len(proc.stderr.strip().splitlines()) == 1
     (small_fs / "ballast").unlink()
     assert cli("status", "--user", "sup", "--json").returncode == 0  # the old password still opens the store
+
+
+def test_a_full_usb_stick_during_backup_leaves_nothing_and_says_so(small_fs, tmp_path):
+    cli = Cli(tmp_path / "data")  # the store is on the big disk; the "stick" is the small tmpfs
+    cli("init", "--user", "sup", check=True)
+    cli("import", "--user", "sup", write_jsonl(tmp_path / "a.jsonl", make_records(400, seed=3)), check=True)
+    fill(small_fs, leave=96 * 1024)
+    out = small_fs / "office.fieldapp-backup"
+    proc = cli("backup", "--user", "sup", "--out", out)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "full" in proc.stderr.lower() and "no backup" in proc.stderr.lower(), proc.stderr
+    assert sorted(p.name for p in small_fs.iterdir()) == ["ballast"]  # no partial file, no temporary folder
+    (small_fs / "ballast").unlink()
+    subprocess.run(["mount", "-o", "remount,size=20m", str(small_fs)], check=True)
+    cli("backup", "--user", "sup", "--out", out, check=True)
+    assert cli("verify", "--user", "sup").returncode == 0
