@@ -72,6 +72,8 @@ def create(session: Session, out: Path) -> dict:
     if out.exists():
         raise FieldappError("core.cli.file_exists", path=str(out))
     data_dir = session.store.data_dir
+    for stale in list(out.parent.glob(f".{out.name}.*.tmp")) + list(out.parent.glob(f".{out.name}.partial")):
+        shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)  # a killed run's
     work = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
         secure_dir(work)

@@ -144,3 +144,30 @@ def test_a_folder_that_cannot_be_written_is_named_plainly(backed_up, tmp_path):
     msg = one_line(cli("backup", "--user", "sup", "--out", not_a_folder / "x.fieldapp-backup"))
     assert "no backup was written" in msg and not list(tmp_path.glob(".x.fieldapp-backup*"))
 
+
+
+def test_a_backup_killed_midway_leaves_no_file_and_the_next_one_cleans_up(backed_up, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from clitools import ROOT, base_env
+
+    cli = backed_up[0]
+    out = tmp_path / "stick" / "office.fieldapp-backup"
+    out.parent.mkdir()
+    for delay in (0.3, 0.5, 0.7, 0.9):  # SIGKILL at different points of the run
+        env = base_env(cli.data_dir, FIELDAPP_PASSWORD=PASSWORD)
+        proc = subprocess.Popen([sys.executable, "-m", "fieldapp", "backup", "--user", "sup", "--out", str(out)],
+                                env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if out.exists():  # it finished before the kill: complete and valid
+            assert json.loads(zipfile.ZipFile(out).read("manifest.json"))["format"] == "fieldapp-backup"
+            out.unlink()
+    cli("backup", "--user", "sup", "--out", out, check=True)
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+    new = NewLaptop(tmp_path / "new-laptop")
+    assert json.loads(new("restore", out, "--user", "sup", "--json", check=True).stdout)["records"] == 40
