@@ -44,6 +44,7 @@ OPTIONAL = (ESCROW_FILE, "desktop.json", "provisioning.json", "provisioned-ca.pe
 MEMBERS = (DB_FILE, SLOTS_FILE) + OPTIONAL
 MAX_MANIFEST_BYTES = 64 * 1024
 RESEND_STATES = ("queued", "synced", "quarantined")
+STORE_FILES = (DB_FILE, DB_FILE + "-wal", DB_FILE + "-journal", SLOTS_FILE, ESCROW_FILE, "device.json", "spool.db")
 
 
 def _sha256(path: Path) -> str:
@@ -153,13 +154,22 @@ def _check(zf: zipfile.ZipFile) -> dict:
     return manifest
 
 
-def restore(archive: Path, data_dir: Path, user: str, password: str) -> dict:
-    """Make ``data_dir`` (absent or empty) a copy of the backup; ``user`` must be one of its supervisors.
+def holds_a_store(data_dir: Path) -> bool:
+    """Whether ``data_dir`` holds (any part of) a store, which a restore must never replace."""
+    return any((Path(data_dir) / name).exists() for name in STORE_FILES)
 
-    Returns ``{"store_id", "records", "to_resend"}``. On any failure nothing is left at ``data_dir``.
+
+def restore(archive: Path, data_dir: Path, user: str, password: str) -> dict:
+    """Make ``data_dir`` a copy of the backup; ``user`` must be one of its supervisors.
+
+    ``data_dir`` may be absent or hold settings (a first run that chose a language or applied IT's
+    provisioning file: those are kept), but no part of a store. Everything is prepared in a hidden
+    folder beside it and moved in at the end, ``keyslots.json`` last (a store exists only once its key
+    slots do). Returns ``{"store_id", "records", "to_resend", "restored_at"}``. On any failure before
+    the move nothing is left at ``data_dir``.
     """
     data_dir = Path(data_dir)
-    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+    if data_dir.exists() and (not data_dir.is_dir() or holds_a_store(data_dir)):
         raise StoreError("core.backup.target_not_empty", path=str(data_dir))
     staging = data_dir.with_name(f".{data_dir.name}.restoring-{uuid.uuid4().hex[:8]}")
     secure_dir(staging)
@@ -185,13 +195,20 @@ def restore(archive: Path, data_dir: Path, user: str, password: str) -> dict:
             raise TamperError("core.backup.unreadable") from None
         result = _prepare(Store(staging), manifest, user, password)
         fsync_dir(staging)
-        if data_dir.exists():
-            data_dir.rmdir()  # empty, checked above
-        os.replace(staging, data_dir)
-        fsync_dir(data_dir.parent)
+        _move_in(staging, data_dir)
         return result
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _move_in(staging: Path, data_dir: Path) -> None:
+    secure_dir(data_dir)
+    names = sorted(p.name for p in staging.iterdir() if p.is_file() and p.name != SLOTS_FILE)
+    for name in names + [SLOTS_FILE]:
+        if name in OPTIONAL[1:] and (data_dir / name).exists():
+            continue  # this laptop's own settings and provisioning are newer than the backup's
+        os.replace(staging / name, data_dir / name)
+    fsync_dir(data_dir)
 
 
 def _prepare(store: Store, manifest: dict, user: str, password: str) -> dict:

@@ -79,7 +79,7 @@ def test_backup_is_for_supervisors_and_never_overwrites(backed_up, tmp_path):
 def test_restore_never_replaces_a_store(backed_up):
     cli, _recs, _ids, archive, _manifest = backed_up
     db = (cli.data_dir / "fieldapp.db").read_bytes()
-    assert "not empty" in one_line(cli("restore", archive, "--user", "sup"))
+    assert "already holds a store" in one_line(cli("restore", archive, "--user", "sup"))
     assert (cli.data_dir / "fieldapp.db").read_bytes() == db
 
 

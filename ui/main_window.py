@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.login)
         self.first_run.created.connect(self._logged_in)
         self.first_run.provisioned.connect(self._provisioned)
+        self.first_run.restored.connect(self._restored)
         self.login.logged_in.connect(self._logged_in)
         self.login.switch_user.connect(self.logout)
 
@@ -177,6 +178,13 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.login)
         self.login.set_demo_accounts(accounts)
         self.login.show_login(prefill=self.demo.get("login_user") or next(iter(accounts), None))
+
+    def _restored(self, result: dict) -> None:
+        """A backup now fills the data folder: log in with a password of the backup's time."""
+        self.show_login()
+        self.statusBar().showMessage(self.ctx.tr("core.backup.restored", path=str(self.ctx.data_dir),
+                                                 records=self.ctx.format_number(result["records"]),
+                                                 resend=self.ctx.format_number(result["to_resend"])), 120_000)
 
     def _machine_file(self, message: str | None) -> None:
         if message:

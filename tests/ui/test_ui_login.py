@@ -249,3 +249,29 @@ def test_first_run_never_replaces_a_store_whose_key_slots_were_lost(make_harness
     h.settle()
     assert not Store(data_dir).exists() and (data_dir / "fieldapp.db").read_bytes() == db_before
     assert "fieldapp recover" in first.error.text()
+
+
+def test_a_replacement_laptop_restores_a_backup_at_first_run(make_harness, tmp_path, qtbot):
+    from fieldapp import backup, records
+    from fieldapp.synthetic import make_records
+
+    old = tmp_path / "old"
+    with Store(old).create(SUPERVISOR, PASSWORD) as session:
+        records.import_records(session, make_records(12, seed=45))
+        backup.create(session, tmp_path / "stick.fieldapp-backup")
+    h = make_harness(tmp_path / "new")
+    first = h.window.first_run
+    assert first.restore_button.isVisible() and first.restore_button.isEnabled()
+
+    first.restore_from(str(tmp_path / "stick.fieldapp-backup"), SUPERVISOR, "not the password")
+    qtbot.waitUntil(lambda: not first._busy, timeout=WORKER_TIMEOUT_MS)
+    assert "password" in first.error.text().lower() and h.window.pages.currentWidget() is first
+    assert not Store(tmp_path / "new").exists()
+
+    first.restore_from(str(tmp_path / "stick.fieldapp-backup"), SUPERVISOR, PASSWORD)
+    qtbot.waitUntil(lambda: h.window.pages.currentWidget() is h.window.login, timeout=WORKER_TIMEOUT_MS)
+    assert "12" in h.window.statusBar().currentMessage()
+    h.login()
+    assert h.ctx.user["name"] == SUPERVISOR
+    with Store(tmp_path / "new").unlock(SUPERVISOR, PASSWORD) as session:
+        assert sum(records.counts(session).values()) == 12

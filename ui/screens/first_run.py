@@ -1,11 +1,13 @@
-"""First run: apply IT's provisioning file (optional), then create the first supervisor."""
+"""First run: apply IT's provisioning file (optional), then create the first supervisor, or restore a backup."""
 
 from __future__ import annotations
 
-from fieldapp import provisioning
+from pathlib import Path
+
+from fieldapp import backup, provisioning
 from fieldapp.users import MIN_PASSWORD
-from ui.qt import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, Qt, QVBoxLayout,
-                   QWidget, Signal)
+from ui.qt import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                   QPushButton, Qt, QVBoxLayout, QWidget, Signal)
 from ui.screens.base import Screen
 from ui.screens.login import heading, language_combo
 
@@ -15,12 +17,37 @@ def apply_provisioning(data_dir, path) -> dict:
     return provisioning.apply(data_dir, path)
 
 
+class RestoreDialog(QDialog):
+    """Asks for a supervisor of the backed-up store and their password as it was at backup time."""
+
+    def __init__(self, ctx, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(ctx.tr("ui.first.restore_title"))
+        form = QFormLayout(self)
+        self.user, self.password = QLineEdit(self), QLineEdit(self)
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        for key, edit in (("user", self.user), ("password", self.password)):
+            edit.setAccessibleName(ctx.tr(f"ui.field.{key}"))
+            form.addRow(ctx.tr(f"ui.field.{key}"), edit)
+        hint = QLabel(ctx.tr("ui.first.restore_password_hint"), self)
+        hint.setWordWrap(True)
+        form.addRow(hint)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ctx.tr("ui.first.restore_go"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(ctx.tr("forms.dup.cancel"))
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
 class FirstRunScreen(Screen):
     """Emits ``created(user_info)`` once the new store is open in the worker."""
 
     title_id = "ui.first.title"
     created = Signal(dict)
     provisioned = Signal()
+    #: a backup was restored into the data folder (``backup.restore``'s result): the main window shows the login
+    restored = Signal(dict)
 
     def __init__(self, ctx, parent=None):
         super().__init__(ctx, parent)
@@ -82,17 +109,29 @@ class FirstRunScreen(Screen):
         prov.addWidget(self.provision_button, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.provision_box)
 
+        self.restore_box = QGroupBox(box)
+        restore_row = QHBoxLayout(self.restore_box)
+        self.restore_info = QLabel(self.restore_box)
+        self.restore_info.setWordWrap(True)
+        self.restore_button = QPushButton(self.restore_box)
+        self.restore_button.setObjectName("first_run_restore")
+        restore_row.addWidget(self.restore_info, 1)
+        restore_row.addWidget(self.restore_button, 0, Qt.AlignmentFlag.AlignBottom)
+        layout.addWidget(self.restore_box)
+
         self.error = QLabel(box)
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
 
-        edits = [self.lang] + [e for _l, e in self.fields.values()] + [self.create_button, self.provision_button]
+        edits = [self.lang] + [e for _l, e in self.fields.values()] + [self.create_button, self.provision_button,
+                                                                       self.restore_button]
         for first, second in zip(edits, edits[1:]):
             self.setTabOrder(first, second)
         self.create_button.clicked.connect(self.create_supervisor)
         self.fields["password_again"][1].returnPressed.connect(self.create_supervisor)
         self.provision_button.clicked.connect(self.choose_provisioning_file)
+        self.restore_button.clicked.connect(self.choose_backup)
         self.retranslate()
 
     def retranslate(self) -> None:
@@ -115,6 +154,10 @@ class FirstRunScreen(Screen):
             self.provision_info.setText(self.t("ui.first.provision_info"))
         self.provision_button.setText(self.t("ui.first.provision_button"))
         self.provision_button.setAccessibleName(self.t("ui.first.provision_button"))
+        self.restore_box.setTitle(self.t("ui.first.restore_title"))
+        self.restore_info.setText(self.t("ui.first.restore_info"))
+        self.restore_button.setText(self.t("ui.first.restore_button"))
+        self.restore_button.setAccessibleName(self.t("ui.first.restore_button"))
         self._render_error()
 
     def focus_first(self) -> None:
@@ -192,4 +235,40 @@ class FirstRunScreen(Screen):
 
     def _provision_failed(self, exc) -> None:
         self._busy = False
+        self._fail(exc)
+
+    # ------------------------------------------------------------ restore
+    def choose_backup(self) -> None:
+        if self._busy or getattr(self, "_blocked", False):
+            return
+        path, _filter = QFileDialog.getOpenFileName(self, self.t("ui.first.restore_button"), "",
+                                                    self.t("ui.settings.backup_filter"))
+        if not path:
+            return
+        dialog = RestoreDialog(self.ctx, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.restore_from(path, self.ctx.ascii_digits(dialog.user.text().strip()), dialog.password.text())
+
+    def restore_from(self, path: str, user: str, password: str) -> None:
+        """Restore in the worker (no session yet: ``backup.restore`` unlocks the copy itself)."""
+        if self._busy or getattr(self, "_blocked", False):
+            return
+        self._busy = True
+        for button in (self.create_button, self.restore_button):
+            button.setEnabled(False)
+        self._fail("ui.first.restore_running")
+        self.ctx.worker.call(backup.restore, Path(path), self.ctx.data_dir, user, password,
+                             on_done=self._restored, on_error=self._restore_failed)
+
+    def _restored(self, result: dict) -> None:
+        self._busy = False
+        for button in (self.create_button, self.restore_button):
+            button.setEnabled(True)
+        self._fail(None)
+        self.restored.emit(result)
+
+    def _restore_failed(self, exc) -> None:
+        self._busy = False
+        for button in (self.create_button, self.restore_button):
+            button.setEnabled(True)
         self._fail(exc)
