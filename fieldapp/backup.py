@@ -138,7 +138,9 @@ def _check(zf: zipfile.ZipFile) -> dict:
     if MANIFEST not in infos or infos[MANIFEST].file_size > MAX_MANIFEST_BYTES:
         raise TamperError("core.backup.unreadable")
     manifest = json.loads(zf.read(MANIFEST))
-    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict):
+        raise TamperError("core.backup.unreadable")
+    files = manifest.get("files")
     if manifest.get("format") != FORMAT or not isinstance(files, dict) or not isinstance(manifest.get("store_id"), str):
         raise TamperError("core.backup.unreadable")
     if manifest.get("version") != VERSION:

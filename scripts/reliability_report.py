@@ -52,6 +52,15 @@ EXISTING = OrderedDict([
     ("tests/test_validation_properties.py", ("validation and import: arbitrary bytes, text lines, JSON values "
                                              "(tests/test_validation_properties.py)",
                                              "never raises, deterministic, clean records re-validate")),
+    ("tests/test_recovery_escrow.py", ("key slots destroyed or damaged (tests/test_recovery_escrow.py)",
+                                       "init refuses; recover rebuilds them from the escrow or IT's copy; another "
+                                       "store's copy and a wrong key change nothing")),
+    ("tests/test_backup.py", ("backups: round trip, tampered members, wrong password, killed midway "
+                              "(tests/test_backup.py)", "restored exactly or refused with nothing left; no plaintext "
+                              "in the backup")),
+    ("tests/sync/test_sync_restore.py", ("a dead laptop's backup restored on a new one (tests/sync/test_sync_restore.py)",
+                                         "unsent records re-sealed by the new device; every record exactly once "
+                                         "at the registry")),
     ("tests/test_plaintext.py", ("planted data after import/review/verify (tests/test_plaintext.py)",
                                  "no personal value in the data folder or TMPDIR")),
     ("tests/sync/test_sync_tls.py", ("TLS: wrong CA and pins at registration (tests/sync/test_sync_tls.py)",
