@@ -21,6 +21,8 @@ so a record it already holds comes back ``duplicate``: nothing is counted twice,
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import json
 import os
@@ -73,7 +75,8 @@ def create(session: Session, out: Path) -> dict:
     if out.exists():
         raise FieldappError("core.cli.file_exists", path=str(out))
     data_dir = session.store.data_dir
-    for stale in list(out.parent.glob(f".{out.name}.*.tmp")) + list(out.parent.glob(f".{out.name}.partial")):
+    name = glob.escape(out.name)
+    for stale in list(out.parent.glob(f".{name}.*.tmp")) + list(out.parent.glob(f".{name}.partial")):
         shutil.rmtree(stale, ignore_errors=True) if stale.is_dir() else stale.unlink(missing_ok=True)  # a killed run's
     work = out.parent / f".{out.name}.{uuid.uuid4().hex[:8]}.tmp"
     try:
@@ -107,13 +110,13 @@ def create(session: Session, out: Path) -> dict:
             zf.writestr(MANIFEST, json.dumps(manifest, sort_keys=True, indent=1))
             for name, path in files.items():
                 zf.write(path, name)
-        with open(partial, "rb") as fh:
+        with open(partial, "r+b") as fh:  # writable: Windows flushes only a handle open for writing
             os.fsync(fh.fileno())
         os.replace(partial, out)
         fsync_dir(out.parent)
     except OSError as exc:
-        for leftover in out.parent.glob(f".{out.name}.partial"):
-            leftover.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            out.with_name(f".{out.name}.partial").unlink()
         raise _failed(exc, out.parent) from None
     finally:
         shutil.rmtree(work, ignore_errors=True)
