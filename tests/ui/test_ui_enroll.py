@@ -184,3 +184,40 @@ def test_duplicate_of_another_workers_record_shows_no_detail(qtbot, store_dir, c
     assert not any(stored["phone"][-6:] in t or stored["family_name"] in t for t in texts)
     qtbot.mouseClick(screen.duplicates_dialog.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: screen.duplicates_dialog is None, timeout=WAIT_MS)
+
+
+@offscreen_ok
+def test_dates_can_be_picked_from_a_calendar_in_the_ui_language(qtbot, store_dir, contexts):
+    from datetime import date
+
+    from fieldapp import i18n
+    from ui.qt import QtWidgets
+
+    ctx = contexts(store_dir, OW)
+    screen = _screen(qtbot, ctx)
+    dob = screen.widgets["date_of_birth"]
+    dob.setFocus()
+    type_into(qtbot, dob, "1990-02-3")  # half typed: the calendar opens on what can be read, else a default
+    qtbot.keyClick(dob, Qt.Key_Down, Qt.AltModifier)
+    popup = dob.popup
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT_MS)
+    assert popup.maximumDate().toPython() == date.today()  # no birth in the future
+    assert popup.selectedDate().toPython() == date(date.today().year - 30, 1, 1)  # "1990-02-3" is not a date yet
+    popup.setSelectedDate(popup.selectedDate().fromString("1990-02-03", "yyyy-MM-dd"))
+    view = popup.findChild(QtWidgets.QTableView)  # the day grid: it has the focus in the popup
+    qtbot.keyClick(view, Qt.Key_Right)   # the keyboard moves the day ...
+    qtbot.keyClick(view, Qt.Key_Return)  # ... and Enter writes it in
+    qtbot.waitUntil(lambda: not popup.isVisible(), timeout=WAIT_MS)
+    assert dob.text() == "1990-02-04" and dob.hasFocus()
+    assert screen.hints["date_of_birth"].text() == "4 February 1990"
+    qtbot.waitUntil(lambda: screen.record_id is not None, timeout=WAIT_MS)  # the pick autosaved the draft like typing
+    # in Khmer the calendar speaks Khmer; F4 opens it too, Escape closes it and changes nothing
+    ctx.set_language("km")
+    qtbot.keyClick(dob, Qt.Key_F4)
+    qtbot.waitUntil(popup.isVisible, timeout=WAIT_MS)
+    assert popup.locale().language() == popup.locale().Language.Khmer
+    assert popup.locale().monthName(2) != "February"
+    qtbot.keyClick(popup.findChild(QtWidgets.QTableView), Qt.Key_Escape)
+    assert not popup.isVisible() and dob.text() == "1990-02-04"
+    assert dob.pick_action.toolTip().startswith(i18n.tr("forms.date_pick", "km"))
+    ctx.set_language("en")

@@ -17,6 +17,7 @@ from ui.qt import (QCheckBox, QComboBox, QEvent, QFormLayout, QGroupBox, QHBoxLa
                    Signal)
 from ui.screens.base import Screen
 from ui.widgets.address import AddressPicker, UnitPicker
+from ui.widgets.date_edit import DateLineEdit
 from ui.widgets.dependents import COLUMNS, DependentsTable
 from ui.widgets.duplicates import DuplicatesDialog
 from ui.widgets.problems import ProblemLabel, group_by_field, show_inline, split_path
@@ -120,6 +121,10 @@ class EnrollScreen(Screen):
         elif key == "notes":
             widget = QtWidgets.QPlainTextEdit(parent, tabChangesFocus=True, maximumHeight=80)
             widget.textChanged.connect(lambda k=key: self._changed(k))
+        elif key in DATE_FIELDS:
+            widget = DateLineEdit(self.ctx, parent, latest=date.today())
+            widget.textEdited.connect(lambda _t, k=key: self._changed(k))
+            widget.picked.connect(lambda _t, k=key: self._changed(k))
         else:
             widget = QLineEdit(parent)
             widget.textEdited.connect(lambda _t, k=key: self._changed(k))
@@ -146,8 +151,9 @@ class EnrollScreen(Screen):
             label.setText(text)
             widget = self.widgets[key]
             widget.setAccessibleName(text)
-            if isinstance(widget, QLineEdit) and key in DATE_FIELDS:
+            if isinstance(widget, DateLineEdit):
                 widget.setPlaceholderText(tr("forms.date_placeholder"))
+                widget.retranslate()
         for key, kind in CHOICE_FIELDS.items():
             self._fill_combo(self.widgets[key], kind)
         self.widgets["address"].retranslate()
