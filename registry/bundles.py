@@ -1,7 +1,7 @@
 """Operator data paths: ``export`` (decrypted JSON lines) and ``import-bundle`` (USB bundles).
 
-A USB bundle (``wire.build_bundle``) is read in memory with every member name, size and
-hash checked (``wire.read_bundle``); nothing is extracted to disk. Each batch inside then
+A USB bundle (``wire_bundle.build_bundle``) is read in memory with every member name, size and
+hash checked (``wire_bundle.read_bundle``); nothing is extracted to disk. Each batch inside then
 goes through the same intake as ``POST /v1/batches`` under its own idempotency key, so
 importing a bundle twice, or a batch that also arrived over the network, changes nothing.
 """
@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from fieldapp import wire
+from fieldapp import wire, wire_bundle
 from registry import intake, logs
 from registry.app import Context
 from registry.storage import Tx
@@ -90,7 +90,7 @@ def import_bundle(ctx: Context, source) -> dict:
     """
     lookup = _device_key(ctx)
     s = ctx.settings
-    bundle = wire.read_bundle(source, device_public=lookup, max_member=s.max_batch_bytes)
+    bundle = wire_bundle.read_bundle(source, device_public=lookup, max_member=s.max_batch_bytes)
     device_id, public = bundle["device_id"], lookup(bundle["device_id"])
     tally, receipts, refused = Counter(), [], []
     for n, batch in enumerate(bundle["batches"], start=1):

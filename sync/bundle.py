@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fieldapp import fsutil, wire
+from fieldapp import fsutil, wire_bundle
 from fieldapp.spool import Spool
 from sync import batching
 
@@ -36,6 +36,6 @@ def write_bundle(data_dir, device, out: Path) -> tuple[int, int]:
             n_records += batch.n_items
     if not pairs:
         return 0, 0
-    data = wire.build_bundle(pairs, device_id=device.device_id, device_private=device.private_raw)
+    data = wire_bundle.build_bundle(pairs, device_id=device.device_id, device_private=device.private_raw)
     fsutil.atomic_write(Path(out), data)
     return n_records, len(pairs)

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fieldapp import wire
+from fieldapp import wire, wire_bundle
 
 DEV_PRIV, DEV_PUB = wire.new_device_keys()
 REG = wire.new_registry_keys()
@@ -126,21 +126,21 @@ def test_receipt_verification():
 
 def bundle(n: int = 2) -> tuple[bytes, list]:
     batches = [(f"k{i}", wire.build_batch([seal({"i": i})], device_id="dev-1", batch_id=f"b{i}")) for i in range(n)]
-    return wire.build_bundle(batches, device_id="dev-1", device_private=DEV_PRIV, created_at="2025-01-02T00:00:00Z"), batches
+    return wire_bundle.build_bundle(batches, device_id="dev-1", device_private=DEV_PRIV, created_at="2025-01-02T00:00:00Z"), batches
 
 
 def test_bundle_roundtrip(tmp_path):
     data, batches = bundle()
     path = tmp_path / "b.zip"
     path.write_bytes(data)
-    out = wire.read_bundle(path, device_public=lambda device_id: DEV_PUB)
+    out = wire_bundle.read_bundle(path, device_public=lambda device_id: DEV_PUB)
     assert out["device_id"] == "dev-1"
     assert [(b["idempotency_key"], b["body"]) for b in out["batches"]] == batches
     for b in out["batches"]:
         assert wire.verify_batch_signature(b["body"], idempotency_key=b["idempotency_key"], signature=b["signature"],
                                            device_public=DEV_PUB)
     with pytest.raises(wire.WireError) as err:
-        wire.read_bundle(data, device_public=wire.new_device_keys()[1])
+        wire_bundle.read_bundle(data, device_public=wire.new_device_keys()[1])
     assert err.value.reason == "bad_bundle_signature"
 
 
@@ -173,7 +173,7 @@ def symlink(name: str) -> zipfile.ZipInfo:
 def test_unsafe_bundles_are_refused(extra, reason):
     data, _ = bundle()
     with pytest.raises(wire.WireError) as err:
-        wire.read_bundle(rezip(data, extra), device_public=DEV_PUB)
+        wire_bundle.read_bundle(rezip(data, extra), device_public=DEV_PUB)
     assert err.value.reason == reason
 
 
@@ -184,17 +184,17 @@ def test_zip_bomb_member_and_tampered_batch():
     bomb = rezip(data, [(info, b"\0" * (64 * 1024 * 1024))])
     assert len(bomb) < 1024 * 1024
     with pytest.raises(wire.WireError) as err:
-        wire.read_bundle(bomb, device_public=DEV_PUB, max_member=1024 * 1024)
+        wire_bundle.read_bundle(bomb, device_public=DEV_PUB, max_member=1024 * 1024)
     assert err.value.reason == "bundle_too_large"
     tampered = rezip(data, [("batches/000001.json.gz", b"other")], drop=("batches/000001.json.gz",))
     with pytest.raises(wire.WireError) as err:
-        wire.read_bundle(tampered, device_public=DEV_PUB)
+        wire_bundle.read_bundle(tampered, device_public=DEV_PUB)
     assert err.value.reason == "bad_bundle"
     with pytest.raises(wire.WireError) as err:
-        wire.read_bundle(b"not a zip", device_public=DEV_PUB)
+        wire_bundle.read_bundle(b"not a zip", device_public=DEV_PUB)
     assert err.value.reason == "bad_bundle"
     with pytest.raises(wire.WireError) as err:
-        wire.read_bundle(data, device_public=DEV_PUB, max_bytes=100)
+        wire_bundle.read_bundle(data, device_public=DEV_PUB, max_bytes=100)
     assert err.value.reason == "bundle_too_large"
 
 

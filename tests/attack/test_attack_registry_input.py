@@ -20,7 +20,7 @@ import requests
 from attack_registry_tools import _NIDS, Dev, fresh_record, new_code, reg  # noqa: F401,F811  (reg: fixture)
 from attack_tools import case
 
-from fieldapp import wire
+from fieldapp import wire, wire_bundle
 
 # ---------------------------------------------------------------- duplicate keys and NaN
 @pytest.fixture(scope="module")
@@ -149,9 +149,9 @@ def _mark_last_member_encrypted(data: bytes) -> bytes:
 
 
 def _signed_manifest(dev, entries: list[dict]) -> tuple[bytes, bytes]:
-    manifest = wire.canonical_json({"format": wire.BUNDLE_FORMAT, "v": 1, "device_id": dev.device_id,
+    manifest = wire.canonical_json({"format": wire_bundle.BUNDLE_FORMAT, "v": 1, "device_id": dev.device_id,
                                     "created_at": wire.now_iso(), "batches": entries})
-    return manifest, wire.sign(dev.private, wire._bundle_message(manifest)).encode()
+    return manifest, wire.sign(dev.private, wire_bundle._bundle_message(manifest)).encode()
 
 
 def test_hostile_bundles_are_refused_in_memory(dev, tmp_path):
@@ -191,18 +191,18 @@ def test_hostile_bundles_are_refused_in_memory(dev, tmp_path):
         before = set(tmp_path.rglob("*"))
         for name, (members, reason) in cases.items():
             with pytest.raises(wire.WireError) as e:
-                wire.read_bundle(_zip(members), device_public=dev.public)
+                wire_bundle.read_bundle(_zip(members), device_public=dev.public)
                 pytest.fail(f"bundle case {name!r} was accepted")
             assert e.value.reason == reason, (name, e.value.reason)
             c.runs += 1
         encrypted = _mark_last_member_encrypted(_zip(base + [("batches/000001.json.gz", body)]))
         with pytest.raises(wire.WireError) as e:
-            wire.read_bundle(encrypted, device_public=dev.public)
+            wire_bundle.read_bundle(encrypted, device_public=dev.public)
         assert e.value.reason == "bundle_unsafe_member"
         c.runs += 1
         many = base + [(f"batches/{i:06d}.json.gz", b"x") for i in range(1, 40)]
         with pytest.raises(wire.WireError) as e:
-            wire.read_bundle(_zip(many), device_public=dev.public, max_batches=10)
+            wire_bundle.read_bundle(_zip(many), device_public=dev.public, max_batches=10)
         assert e.value.reason == "bundle_too_large"
         c.runs += 1
         assert set(tmp_path.rglob("*")) == before
@@ -217,7 +217,7 @@ def test_bundle_from_a_revoked_device_and_a_bomb_inside_a_bundle_batch(reg, tmp_
     comp = __import__("zlib").compressobj(9, 8, 31)
     bomb = comp.compress(b'{"v":1,"batch_id":"b","device_id":"%s","items":["' % d.device_id.encode()
                          + b"A" * (48 * 1024 * 1024)) + comp.flush()
-    bundle = wire.build_bundle([("k-bomb", bomb), ("k-good", good_body)], device_id=d.device_id,
+    bundle = wire_bundle.build_bundle([("k-bomb", bomb), ("k-good", good_body)], device_id=d.device_id,
                                device_private=d.private)
     path = tmp_path / "usb.bundle"
     path.write_bytes(bundle)
@@ -236,7 +236,7 @@ def test_bundle_from_a_revoked_device_and_a_bomb_inside_a_bundle_batch(reg, tmp_
         from registry import devices as regdev
 
         assert regdev.revoke(reg.db, d.device_id)
-        again = wire.build_bundle([("k-good2", wire.build_batch([d.seal(fresh_record(), str(uuid.uuid4()))],
+        again = wire_bundle.build_bundle([("k-good2", wire.build_batch([d.seal(fresh_record(), str(uuid.uuid4()))],
                                                                   device_id=d.device_id, batch_id="b2"))],
                                   device_id=d.device_id, device_private=d.private)
         path2 = tmp_path / "usb2.bundle"

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from registry_test_client import Device, make_record
 
-from fieldapp import wire
+from fieldapp import wire_bundle
 
 TABLES = ("records", "people", "rejections", "batches")
 
@@ -64,7 +64,7 @@ def make_bundle(device, n_batches: int = 2, per_batch: int = 3) -> tuple[bytes, 
     for _ in range(n_batches):
         body = device.body([device.seal(make_record()) for _ in range(per_batch)])
         batches.append((f"fa-{uuid.uuid4()}", body))
-    return wire.build_bundle(batches, device_id=device.device_id, device_private=device.private), batches
+    return wire_bundle.build_bundle(batches, device_id=device.device_id, device_private=device.private), batches
 
 
 def test_import_bundle_twice_changes_nothing(registry_server, device, tmp_path):
@@ -116,6 +116,6 @@ def test_path_traversal_and_foreign_bundles_are_refused(registry_server, device,
     forged, _ = make_bundle(device, 1, 1)
     forged = forged.replace(device.device_id.encode(), other.device_id.encode())
     assert refused_bundle(registry_server, tmp_path, forged) in ("bad_bundle_signature", "bad_bundle")
-    stranger = wire.build_bundle([], device_id="unknown-device", device_private=device.private)
+    stranger = wire_bundle.build_bundle([], device_id="unknown-device", device_private=device.private)
     assert refused_bundle(registry_server, tmp_path, stranger) == "unknown_device"
     assert refused_bundle(registry_server, tmp_path, b"not a zip") == "bad_bundle"
