@@ -9,42 +9,23 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fieldapp import reasons, records
-from fieldapp.khmer import to_ascii_digits
-from fieldapp.occupations import choices
 from fieldapp.validation import validate_record
 from ui.qt import (QCheckBox, QComboBox, QEvent, QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel,
                    QLineEdit, QPushButton, QScrollArea, QShortcut, Qt, QTimer, QtWidgets, QVBoxLayout, QWidget,
                    Signal)
 from ui.screens.base import Screen
+from ui.screens.enroll_fields import ALIASES, CHOICE_FIELDS, DATE_FIELDS, ORDER, SECTIONS, FormValues
 from ui.widgets.address import AddressPicker, UnitPicker
 from ui.widgets.date_edit import DateLineEdit
 from ui.widgets.dependents import COLUMNS, DependentsTable
 from ui.widgets.duplicates import DuplicatesDialog
 from ui.widgets.problems import ProblemLabel, group_by_field, show_inline, split_path
 
-TEXT_FIELDS = ("family_name", "given_name", "family_name_latin", "given_name_latin", "date_of_birth", "national_id",
-               "phone", "occupation_other", "idpoor_household_id", "disability_id", "consent.recorded_at")
-DIGIT_FIELDS = ("date_of_birth", "national_id", "phone", "idpoor_household_id", "disability_id", "consent.recorded_at")
-DATE_FIELDS = ("date_of_birth", "consent.recorded_at")
-CHOICE_FIELDS = {"sex": "sex", "occupation": "occupation", "employment_status": "employment_status",
-                 "consent.method": "consent_method"}
-SECTIONS = (
-    ("person", ("family_name", "given_name", "family_name_latin", "given_name_latin", "sex", "date_of_birth",
-                "national_id", "phone")),
-    ("address", ("address",)),
-    ("work", ("occupation", "occupation_other", "employment_status", "idpoor_household_id", "disability_id")),
-    ("dependents", ("dependents",)),
-    ("consent", ("consent.given", "consent.method", "consent.recorded_at")),
-    ("notes", ("notes",)),
-)
-ORDER = [key for _section, keys in SECTIONS for key in keys]
-ALIASES = {"province_code": "address", "district_code": "address", "commune_code": "address",
-           "village_code": "address", "address_source": "address", "consent": "consent.given"}
 SAVE_KEYS, SUBMIT_KEYS, NEW_KEYS = "Ctrl+S", "Ctrl+Return", "Ctrl+N"
 VALIDATE_MS, AUTOSAVE_MS = 300, 800
 
 
-class EnrollScreen(Screen):
+class EnrollScreen(FormValues, Screen):
     title_id = "ui.nav.enroll"
     shortcut = "Ctrl+2"
     draft_saved = Signal(str)
@@ -169,29 +150,11 @@ class EnrollScreen(Screen):
         self._update_hints()
         self._display(self.problems)
 
-    def _fill_combo(self, combo: QComboBox, kind: str) -> None:
-        current = combo.currentData()
-        combo.blockSignals(True)
-        combo.clear()
-        combo.addItem(self.t("forms.choose"), None)
-        for code, label in choices(kind, self.ctx.lang):
-            combo.addItem(label, code)
-        combo.setCurrentIndex(max(combo.findData(current), 0))
-        combo.blockSignals(False)
-
     def _show_banner(self) -> None:
         returned = self.state == "returned"
         self.banner.setText(self.t("forms.enroll.returned_banner", reason=reasons.render(self.reason, self.ctx.lang)) if returned else "")
         self.banner.setAccessibleName(self.banner.text())
         self.banner.setVisible(returned)
-
-    def _update_hints(self) -> None:
-        for key, hint in self.hints.items():
-            text = to_ascii_digits(self.widgets[key].text().strip())
-            try:
-                hint.setText(self.ctx.format_date(date.fromisoformat(text)) if len(text) == 10 else "")
-            except ValueError:
-                hint.setText("")
 
     # ------------------------------------------------------------------ keyboard
     def eventFilter(self, obj, event) -> bool:
@@ -202,46 +165,6 @@ class EnrollScreen(Screen):
             self.focusNextChild()
             return True
         return super().eventFilter(obj, event)
-
-    # ------------------------------------------------------------------ values
-    def collect(self) -> dict:
-        """The form as record JSON (empty fields left out; Khmer digits made ASCII where digits are typed)."""
-        data: dict = {}
-        consent: dict = {}
-        for key in TEXT_FIELDS + tuple(CHOICE_FIELDS):
-            widget = self.widgets[key]
-            value = widget.currentData() if key in CHOICE_FIELDS else widget.text().strip()
-            if value:
-                value = to_ascii_digits(value) if key in DIGIT_FIELDS else value
-                (consent if key.startswith("consent.") else data)[key.split(".")[-1]] = value
-        data.update(self.widgets["address"].codes())
-        dependents = self.widgets["dependents"].rows()
-        if dependents:
-            data["dependents"] = dependents
-        consent["given"] = self.widgets["consent.given"].isChecked()
-        data["consent"] = consent
-        notes = self.widgets["notes"].toPlainText().strip()
-        if notes:
-            data["notes"] = notes
-        return data
-
-    def fill(self, data: dict) -> None:
-        self._loading = True
-        try:
-            consent = data.get("consent") if isinstance(data.get("consent"), dict) else {}
-            for key in TEXT_FIELDS + tuple(CHOICE_FIELDS):
-                value, widget = consent.get(key[8:]) if key.startswith("consent.") else data.get(key), self.widgets[key]
-                if key in CHOICE_FIELDS:
-                    widget.setCurrentIndex(max(widget.findData(value), 0))
-                else:
-                    widget.setText("" if value is None else str(value))
-            self.widgets["address"].set_codes(data)
-            self.widgets["dependents"].set_rows(data.get("dependents") or [])
-            self.widgets["consent.given"].setChecked(consent.get("given") is True)
-            self.widgets["notes"].setPlainText(str(data.get("notes") or ""))
-        finally:
-            self._loading = False
-        self._update_hints()
 
     def clear_form(self) -> None:
         self.record_id = self.state = self.reason = None
