@@ -12,13 +12,12 @@ non-personal parameters; messages come from the ``validation`` catalogs.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import phonenumbers
 
 from . import geo
-from .i18n import LANGUAGES, format_number, get_language, has_message, tr
+from .problem import Problem, field_label  # noqa: F401  (re-exported: the catalogue of problems lives there)
 from .khmer import is_khmer_name, is_latin_text, match_key, normalize_text, to_ascii_digits
 from .occupations import (CONSENT_METHODS, EMPLOYMENT_STATUSES, OCCUPATIONS, OTHER,
                           RELATIONSHIPS, SEXES)
@@ -49,54 +48,6 @@ CONSENT_FIELDS = ("given", "method", "recorded_at")
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
-_INDEX = re.compile(r"\[\d+\]")
-_DEPENDENT = re.compile(r"dependents\[(\d+)\]")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a record. ``params`` never hold personal data."""
-
-    path: str
-    code: str
-    params: dict = field(default_factory=dict)
-
-    def message(self, lang: str | None = None) -> str:
-        """The message in *lang* (default: the current language)."""
-        lang = lang if lang in LANGUAGES else get_language()
-        params = {k: _localise_number(v, lang) for k, v in self.params.items()}
-        params.setdefault("field", field_label(self.path, lang))
-        text = tr(self.code, lang, **params)
-        found = _DEPENDENT.match(self.path)
-        if found:
-            number = _localise_number(int(found.group(1)) + 1, lang)
-            text = tr("validation.in_dependent", lang, number=number, message=text)
-        return text
-
-    def __hash__(self) -> int:  # params is a dict, so hash the rest
-        return hash((self.path, self.code))
-
-    def to_dict(self) -> dict:
-        return {"path": self.path, "code": self.code,
-                "message_en": self.message("en"), "message_km": self.message("km")}
-
-
-def _localise_number(value, lang: str):
-    """Integers are shown with Khmer digits in Khmer messages."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return format_number(value, lang)
-    return value
-
-
-def field_label(path: str, lang: str | None = None) -> str:
-    """Translated label of the field a path points at (``field.<name>`` ids)."""
-    if not path:
-        return ""
-    plain = _INDEX.sub("", path)
-    for msg_id in ("field." + plain, "field." + plain.rsplit(".", 1)[-1]):
-        if has_message(msg_id):
-            return tr(msg_id, lang)
-    return plain.rsplit(".", 1)[-1]
 
 
 class _Checker:
