@@ -1,52 +1,14 @@
 """Record rules of fieldapp.validation, one by one, and all at once."""
 import copy
 import json
-from datetime import date, datetime
+from datetime import datetime
 
 import pytest
 
 from fieldapp import i18n
 from fieldapp.occupations import OCCUPATIONS
-from fieldapp.validation import (SCHEMA_FIELDS, Problem, duplicate_keys, field_label,
-                                 validate_record)
-
-TODAY = date(2024, 5, 1)
-ZWSP = "\u200b"
-
-
-def record(**changes):
-    """A valid record, with top-level *changes* applied (None deletes a key)."""
-    base = {
-        "record_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
-        "family_name": "សុខ", "given_name": "ស្រីនី",
-        "family_name_latin": "Sok", "given_name_latin": "Srey Ny",
-        "sex": "female", "date_of_birth": "1985-03-12",
-        "national_id": "012345678", "phone": "012 345 678", "village_code": "01020101",
-        "occupation": "market_vendor", "employment_status": "self_employed",
-        "dependents": [dependent()],
-        "consent": {"given": True, "method": "thumbprint", "recorded_at": "2024-05-01"},
-    }
-    base.update(changes)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def dependent(**changes):
-    base = {"family_name": "សុខ", "given_name": "ដារា", "relationship": "child",
-            "sex": "male", "date_of_birth": "2015-06-01"}
-    base.update(changes)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def check(data, **kw):
-    kw.setdefault("today", TODAY)
-    return validate_record(data, **kw)
-
-
-def codes(data, **kw):
-    clean, problems = check(data, **kw)
-    assert clean is None and problems
-    return {(p.path, p.code) for p in problems}
-
+from fieldapp.validation import SCHEMA_FIELDS, Problem, duplicate_keys, field_label
+from validation_helpers import TODAY, ZWSP, check, codes, dependent, record  # noqa: F401
 
 # ---- valid records ----
 def test_valid_record_is_cleaned():
@@ -235,98 +197,6 @@ def test_other_occupation_needs_text():
     assert problems == [] and clean["occupation_other"] == "ជាងឈើ"
     assert ("occupation_other", "validation.occupation_other.not_allowed") in \
         codes(record(occupation_other="ជាងឈើ"))
-
-
-# ---- dependents ----
-def test_dependents_path_format_and_numbering():
-    data = record(dependents=[dependent(), dependent(date_of_birth="2030-01-01")])
-    clean, problems = check(data)
-    [p] = problems
-    assert p.path == "dependents[1].date_of_birth" and p.code == "validation.date.in_future"
-    assert p.message("en").startswith("Dependent 2: ")
-    assert p.message("km").startswith("អ្នកនៅក្នុងបន្ទុកទី ២៖ ")
-
-
-@pytest.mark.parametrize("value, path, code", [
-    ("x", "dependents", "validation.wrong_type"),
-    ({"a": 1}, "dependents", "validation.wrong_type"),
-    (["x"], "dependents[0]", "validation.dependent.not_object"),
-    ([dependent(relationship="cousin")], "dependents[0].relationship", "validation.invalid_choice"),
-    ([dependent(relationship=None)], "dependents[0].relationship", "validation.required"),
-    ([dependent(disability_or_chronic_illness="yes")],
-     "dependents[0].disability_or_chronic_illness", "validation.wrong_type"),
-    ([dependent(nickname="x")], "dependents[0].nickname", "validation.unknown_field"),
-    ([dependent(given_name="Dara")], "dependents[0].given_name", "validation.not_khmer"),
-    ([dependent(date_of_birth="2006-01-01")], "dependents[0].date_of_birth",
-     "validation.dependent.child_too_old"),
-    ([dependent(relationship="spouse", date_of_birth="2010-01-01")],
-     "dependents[0].date_of_birth", "validation.dependent.spouse_too_young"),
-    ([dependent()] * 21, "dependents", "validation.dependents.too_many"),
-])
-def test_dependent_rules(value, path, code):
-    assert (path, code) in codes(record(dependents=value))
-
-
-def test_twenty_dependents_are_allowed():
-    assert check(record(dependents=[dependent()] * 20))[1] == []
-
-
-def test_at_most_one_spouse():
-    spouse = dependent(relationship="spouse", sex="male", date_of_birth="1983-01-01")
-    assert check(record(dependents=[spouse, dependent()]))[1] == []
-    found = codes(record(dependents=[spouse, dependent(), spouse]))
-    assert found == {("dependents[2].relationship", "validation.dependents.multiple_spouses")}
-
-
-def test_child_age_and_disability_exception():
-    ok = dependent(date_of_birth="2006-01-01", disability_or_chronic_illness=True)
-    clean, problems = check(record(dependents=[ok]))
-    assert problems == [] and clean["dependents"][0]["disability_or_chronic_illness"] is True
-    assert check(record(dependents=[dependent(date_of_birth="2006-05-02")]))[1] == []  # 17
-
-
-# ---- consent ----
-def test_consent_required():
-    assert codes(record(consent=None)) == {("consent.given", "validation.consent.given")}
-    assert ("consent.given", "validation.consent.given") in \
-        codes(record(consent={"given": False}))
-    clean, problems = check(record(consent=None), require_consent=False)
-    assert problems == [] and "consent" not in clean
-    clean, problems = check(record(consent={"given": False}), require_consent=False)
-    assert problems == [] and clean["consent"] == {"given": False}
-
-
-@pytest.mark.parametrize("consent, path, code", [
-    ("yes", "consent", "validation.wrong_type"),
-    ({"given": "yes", "method": "signature", "recorded_at": "2024-05-01"},
-     "consent.given", "validation.wrong_type"),
-    ({"given": True, "recorded_at": "2024-05-01"}, "consent.method", "validation.required"),
-    ({"given": True, "method": "email", "recorded_at": "2024-05-01"},
-     "consent.method", "validation.invalid_choice"),
-    ({"given": True, "method": "signature"}, "consent.recorded_at", "validation.required"),
-    ({"given": True, "method": "signature", "recorded_at": "yesterday"},
-     "consent.recorded_at", "validation.datetime.format"),
-    ({"given": True, "method": "signature", "recorded_at": "2024-06-01T10:00:00"},
-     "consent.recorded_at", "validation.date.in_future"),
-    ({"given": True, "method": "signature", "recorded_at": "2024-05-01", "by": "x"},
-     "consent.by", "validation.unknown_field"),
-])
-def test_consent_rules(consent, path, code):
-    assert (path, code) in codes(record(consent=consent))
-
-
-@pytest.mark.parametrize("stamp, stored", [
-    ("2024-05-01", "2024-05-01"),
-    ("2024-04-30T09:30:00+07:00", "2024-04-30T09:30:00+07:00"),
-    ("2024-04-30T02:30:00Z", "2024-04-30T02:30:00+00:00"),
-    ("2024-04-30 09:30", "2024-04-30T09:30:00"),
-    ("២០២៤-០៤-៣០", "2024-04-30"),
-    ("2024-05-02T01:00:00+07:00", "2024-05-02T01:00:00+07:00"),  # one day of slack
-])
-def test_consent_recorded_at_forms(stamp, stored):
-    clean, problems = check(record(consent={"given": True, "method": "signature",
-                                            "recorded_at": stamp}))
-    assert problems == [] and clean["consent"]["recorded_at"] == stored
 
 
 # ---- passthrough and unknown fields ----
