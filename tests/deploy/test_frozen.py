@@ -85,6 +85,14 @@ def test_enroll_approve_sync_and_diagnostics(frozen, registry, tmp_path):
     states = run.json("status", "--user", "sup", "--json")["counts"]
     assert states.get("synced", 0) + states.get("registered", 0) == 25
     run("verify", "--user", "sup", check=True)
+    # a backup to a USB stick, restored on a replacement laptop, by the frozen program
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    run("backup", "--user", "sup", "--out", usb / "laptop.fieldapp-backup", check=True)
+    replacement = Runner(tmp_path / "replacement", tmp_path / "replacement-logs", exe=frozen.exe)
+    restored = replacement.json("restore", usb / "laptop.fieldapp-backup", "--user", "sup", "--json")
+    assert restored["records"] == 25
+    replacement("verify", "--user", "sup", check=True)
     run("diagnostics", "--out", tmp_path / "diag.zip", "--user", "sup", check=True)
     run("diagnostics", "--out", tmp_path / "diag-locked.zip", password=None, check=True)
     with zipfile.ZipFile(tmp_path / "diag.zip") as zf:
@@ -92,10 +100,13 @@ def test_enroll_approve_sync_and_diagnostics(frozen, registry, tmp_path):
         sync = json.loads(zf.read("sync.json"))
         assert versions["frozen"] and versions["qt"] and versions["sqlcipher"]
         assert sync["device"]["server_url"] == registry.url and sync["provisioned_registry"] == "matches"
+        store = json.loads(zf.read("store.json"))
+        assert store["key_slots"]["recovery_escrow_matches"] is True and store["last_backup_at"]
         assert any(n.startswith("logs/") for n in zf.namelist())
     assert (logs / "fieldapp.log").exists() and not (data / "logs").exists()
     needles = needles_of(recs)
-    assert scan([tmp_path / "diag.zip", tmp_path / "diag-locked.zip", logs, data], needles) == []
+    assert scan([tmp_path / "diag.zip", tmp_path / "diag-locked.zip", logs, data, usb, tmp_path / "replacement"],
+                needles) == []
 
 
 def spool_reasons(data: Path) -> list:
