@@ -164,8 +164,11 @@ def holds_a_store(data_dir: Path) -> bool:
     return any((Path(data_dir) / name).exists() for name in STORE_FILES)
 
 
-def restore(archive: Path, data_dir: Path, user: str, password: str) -> dict:
+def restore(archive: Path, data_dir: Path, user: str, password: str, recovery_key: bytes | None = None) -> dict:
     """Make ``data_dir`` a copy of the backup; ``user`` must be one of its supervisors.
+
+    With ``recovery_key`` (IT's private recovery key), nobody's old password is needed: the copy's
+    recovery slot gives ``user`` a supervisor slot with ``password`` first (``recovery.recover``).
 
     ``data_dir`` may be absent or hold settings (a first run that chose a language or applied IT's
     provisioning file: those are kept), but no part of a store. Everything is prepared in a hidden
@@ -198,6 +201,10 @@ def restore(archive: Path, data_dir: Path, user: str, password: str) -> dict:
             raise StoreError("core.backup.missing", path=str(archive)) from None
         except (zipfile.BadZipFile, ValueError, KeyError):
             raise TamperError("core.backup.unreadable") from None
+        if recovery_key is not None:
+            from fieldapp.recovery import recover
+
+            recover(Store(staging), recovery_key, user, password)
         result = _prepare(Store(staging), manifest, user, password)
         fsync_dir(staging)
         _move_in(staging, data_dir)

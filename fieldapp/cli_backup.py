@@ -22,6 +22,8 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="a file written by fieldapp backup")
     p.add_argument("--user", required=True, help="a supervisor of the backed-up store; password (as it was at "
                    "backup time) from FIELDAPP_PASSWORD, else a prompt")
+    p.add_argument("--recovery-key", metavar="FILE", help="IT's recovery private key: no old password needed; --user "
+                   "becomes a supervisor with the password from FIELDAPP_NEW_PASSWORD")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -41,7 +43,17 @@ def cmd_restore(args):
 
     data_dir = resolve_data_dir(getattr(args, "data_dir", None))
     backup.read_manifest(Path(args.file))  # a bad file is refused before any password is asked
-    result = backup.restore(Path(args.file), data_dir, args.user, read_password(user=args.user))
+    if args.recovery_key:
+        from fieldapp import users
+        from fieldapp.keyslots import load_recovery_key
+
+        key = load_recovery_key(Path(args.recovery_key), "private")
+        users.check_name(args.user)
+        password = read_password("FIELDAPP_NEW_PASSWORD", "core.cli.new_password_prompt", confirm=True, user=args.user)
+        users.check_password(password)
+        result = backup.restore(Path(args.file), data_dir, args.user, password, recovery_key=key)
+    else:
+        result = backup.restore(Path(args.file), data_dir, args.user, read_password(user=args.user))
     if args.json:
         emit_json(result)
     else:

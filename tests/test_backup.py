@@ -171,3 +171,24 @@ def test_a_backup_killed_midway_leaves_no_file_and_the_next_one_cleans_up(backed
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
     new = NewLaptop(tmp_path / "new-laptop")
     assert json.loads(new("restore", out, "--user", "sup", "--json", check=True).stdout)["records"] == 40
+
+
+def test_it_restores_with_the_recovery_key_when_no_one_remembers_a_password(initialized, tmp_path):
+    cli = initialized
+    priv, pub = tmp_path / "it.key", tmp_path / "it.pub"
+    cli("recovery-keygen", "--private-out", priv, "--public-out", pub, password=None, check=True)
+    cli("recovery-set", "--user", "sup", "--public-key", pub, check=True)
+    cli("import", "--user", "ow", write_jsonl(tmp_path / "r.jsonl", make_records(7, seed=5)),
+        password=OUTREACH_PASSWORD, check=True)
+    cli("backup", "--user", "sup", "--out", tmp_path / "b.bak", check=True)
+    new = NewLaptop(tmp_path / "new-laptop")
+    wrong = tmp_path / "wrong.key"
+    cli("recovery-keygen", "--private-out", wrong, "--public-out", tmp_path / "wrong.pub", password=None, check=True)
+    assert "does not open" in one_line(new("restore", tmp_path / "b.bak", "--user", "it-admin", "--recovery-key",
+                                           wrong, password=None, new_password="it admin pw 1"))
+    assert not (tmp_path / "new-laptop").exists()
+    out = new("restore", tmp_path / "b.bak", "--user", "it-admin", "--recovery-key", priv, "--json",
+              password=None, new_password="it admin pw 1", check=True)
+    assert json.loads(out.stdout)["records"] == 7
+    assert len(new.json("list", "--user", "it-admin", "--json", password="it admin pw 1")) == 7
+    assert new("verify", "--user", "it-admin", password="it admin pw 1").returncode == 0
