@@ -180,6 +180,8 @@ def test_duplicate_of_another_workers_record_shows_no_detail(qtbot, store_dir, c
     top = view.topLevelItem(0)
     assert top.text(0) == tr("forms.dup.candidate_hidden", "en", record=top.data(0, Qt.UserRole)[:8])
     assert [top.child(i).text(0) for i in range(top.childCount())] == [tr("forms.dup.hidden", "en")]
+    # a long spanned line never widens the field column: the values stay in view
+    assert view.columnWidth(0) < view.fontMetrics().horizontalAdvance(tr("forms.dup.hidden", "en"))
     texts = [view.topLevelItem(0).child(i).text(c) for i in range(top.childCount()) for c in range(3)]
     assert not any(stored["phone"][-6:] in t or stored["family_name"] in t for t in texts)
     qtbot.mouseClick(screen.duplicates_dialog.cancel_button, Qt.LeftButton)

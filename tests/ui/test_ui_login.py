@@ -241,6 +241,7 @@ def test_first_run_never_replaces_a_store_whose_key_slots_were_lost(make_harness
     first = h.window.first_run
     assert h.window.pages.currentWidget() is first
     assert "fieldapp recover" in first.error.text() and not first.create_button.isEnabled()
+    assert not first.restore_button.isEnabled()
     fields = {k: e for k, (_l, e) in first.fields.items()}
     fields["user"].setText("boss")
     fields["password"].setText("long enough pw")

@@ -167,6 +167,7 @@ class FirstRunScreen(Screen):
         """This folder holds a store that must not be replaced (its key slots were lost): say so, create nothing."""
         self._blocked = True
         self.create_button.setEnabled(False)
+        self.restore_button.setEnabled(False)
         self._fail(error)
 
     # ------------------------------------------------------------ create

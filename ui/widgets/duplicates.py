@@ -74,14 +74,15 @@ class DuplicatesView(QtWidgets.QTreeWidget):
         self.clear()
         for cand in self._candidates:
             top = QtWidgets.QTreeWidgetItem([candidate_title(self.ctx, cand), "", ""])
-            top.setFirstColumnSpanned(True)
             top.setData(0, Qt.UserRole, cand.get("record_id"))
             self.addTopLevelItem(top)
+            top.setFirstColumnSpanned(True)
             diffs = cand.get("differences")
             if not cand.get("visible", True):
                 hidden = QtWidgets.QTreeWidgetItem([self.ctx.tr("forms.dup.hidden"), "", ""])
-                hidden.setFirstColumnSpanned(True)
                 top.addChild(hidden)
+                hidden.setFirstColumnSpanned(True)  # only once in the tree: Qt ignores it before
+                hidden.setToolTip(0, hidden.text(0))  # the whole sentence where the row cuts it short
             if diffs is None:
                 continue
             if not diffs:
@@ -91,8 +92,15 @@ class DuplicatesView(QtWidgets.QTreeWidget):
                 top.addChild(QtWidgets.QTreeWidgetItem([field_label(name, self.ctx.lang),
                                                          display_value(self.ctx, name, pair.get("this")), other]))
         self.expandAll()
-        for col in range(3):
+        for col in (1, 2):
             self.resizeColumnToContents(col)
+        # The field column fits the field names only: a row spanning all columns (a candidate's title, the
+        # "another worker's record" line) must not widen it and push the values out of view.
+        fm = self.fontMetrics()
+        names = [top.child(i).text(0) for top in (self.topLevelItem(n) for n in range(self.topLevelItemCount()))
+                 for i in range(top.childCount()) if not top.child(i).isFirstColumnSpanned()]
+        widest = max([fm.horizontalAdvance(t) for t in names + [self.headerItem().text(0)]])
+        self.setColumnWidth(0, widest + 2 * self.indentation() + fm.averageCharWidth() * 2)
 
     def differing_fields(self) -> list[str]:
         return [name for cand in self._candidates for name in (cand.get("differences") or {})]
