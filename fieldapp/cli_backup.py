@@ -5,14 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fieldapp.cli_common import emit_json, read_password, resolve_data_dir, say, unlock
+from fieldapp.cli_common import (emit_json, read_password, recovery_credentials, resolve_data_dir, say, subcommand,
+                                 unlock)
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     def cmd(name, func, text):
-        p = sub.add_parser(name, parents=[common], help=text, description=text)
-        p.set_defaults(func=func)
-        return p
+        return subcommand(sub, common, name, func, text)
 
     p = cmd("backup", cmd_backup, "write an encrypted backup of the whole store to a file (supervisors)")
     p.add_argument("--user", required=True, help="supervisor user name; password from FIELDAPP_PASSWORD, else a prompt")
@@ -44,13 +43,7 @@ def cmd_restore(args):
     data_dir = resolve_data_dir(getattr(args, "data_dir", None))
     backup.read_manifest(Path(args.file))  # a bad file is refused before any password is asked
     if args.recovery_key:
-        from fieldapp import users
-        from fieldapp.keyslots import load_recovery_key
-
-        key = load_recovery_key(Path(args.recovery_key), "private")
-        users.check_name(args.user)
-        password = read_password("FIELDAPP_NEW_PASSWORD", "core.cli.new_password_prompt", confirm=True, user=args.user)
-        users.check_password(password)
+        key, password = recovery_credentials(args.recovery_key, args.user)
         result = backup.restore(Path(args.file), data_dir, args.user, password, recovery_key=key)
     else:
         result = backup.restore(Path(args.file), data_dir, args.user, read_password(user=args.user))

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from fieldapp import reasons, records, users
-from fieldapp.cli_common import emit_json, read_password, say, store_of, unlock
+from fieldapp.cli_common import emit_json, new_password, read_password, recovery_credentials, say, store_of, unlock
 from fieldapp.errors import FieldappError, StoreError, TamperError
 from fieldapp.fsutil import atomic_write_json
 from fieldapp.i18n import tr
@@ -35,20 +35,16 @@ def cmd_init(args):
         print(tr("core.cli.no_recovery_warning"), file=sys.stderr)
 
 
-def _new_password(user: str) -> str:
-    return read_password("FIELDAPP_NEW_PASSWORD", "core.cli.new_password_prompt", confirm=True, user=user)
-
-
 def cmd_user_add(args):
     with unlock(args, role="supervisor") as session:
-        users.add_user(session, args.new_user, _new_password(args.new_user), args.role, args.full_name)
+        users.add_user(session, args.new_user, new_password(args.new_user), args.role, args.full_name)
     say("core.cli.user_added", user=args.new_user, role=args.role)
 
 
 def cmd_user_passwd(args):
     with unlock(args) as session:
         target = args.target_user or args.user
-        users.change_password(session, _new_password(target), target)
+        users.change_password(session, new_password(target), target)
     say("core.cli.password_changed", user=target)
 
 
@@ -221,10 +217,7 @@ def cmd_recovery_set(args):
 def cmd_recover(args):
     from fieldapp.recovery import recover
 
-    private = load_recovery_key(Path(args.recovery_key), "private")
-    users.check_name(args.new_user)
-    password = _new_password(args.new_user)
-    users.check_password(password)
+    private, password = recovery_credentials(args.recovery_key, args.new_user)
     source = recover(store_of(args), private, args.new_user, password,
                      Path(args.escrow) if args.escrow else None)
     if source != "keyslots":

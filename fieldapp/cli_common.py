@@ -35,10 +35,7 @@ def read_password(env: str = "FIELDAPP_PASSWORD", prompt_id: str = "core.cli.pas
 def unlock(args, role: str | None = None) -> Session:
     """Unlock the store as ``args.user``; with ``role="supervisor"`` refuse anyone else."""
     store = store_of(args)
-    if not store.exists():
-        from fieldapp.errors import StoreError
-
-        raise StoreError("core.store.slots_lost" if store.slots_lost() else "core.store.missing")
+    store.require_exists()
     session = store.unlock(args.user, read_password(user=args.user))
     try:
         if role == "supervisor":
@@ -75,3 +72,29 @@ def say(msg_id: str, **params) -> None:
     from fieldapp.i18n import tr
 
     print(tr(msg_id, **params))
+
+
+def subcommand(sub, common, name: str, func, text: str):
+    """A subcommand with the common options (``--data-dir``, ``--lang``) that runs ``func(args)``."""
+    p = sub.add_parser(name, parents=[common], help=text, description=text)
+    p.set_defaults(func=func)
+    return p
+
+
+def new_password(user: str) -> str:
+    """A new password for ``user``: FIELDAPP_NEW_PASSWORD, else asked twice on the terminal."""
+    return read_password("FIELDAPP_NEW_PASSWORD", "core.cli.new_password_prompt", confirm=True, user=user)
+
+
+def recovery_credentials(key_file, user: str) -> tuple[bytes, str]:
+    """IT's recovery private key and a checked new password for ``user`` (``recover``, ``restore --recovery-key``)."""
+    from pathlib import Path
+
+    from fieldapp import users
+    from fieldapp.keyslots import load_recovery_key
+
+    key = load_recovery_key(Path(key_file), "private")
+    users.check_name(user)
+    password = new_password(user)
+    users.check_password(password)
+    return key, password

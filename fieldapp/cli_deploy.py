@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from fieldapp import fsutil
-from fieldapp.cli_common import emit_json, read_password, say, store_of, unlock
+from fieldapp.cli_common import emit_json, read_password, say, store_of, subcommand, unlock
 from fieldapp.errors import FieldappError, PermissionDenied, StoreError
 
 log = logging.getLogger("fieldapp.deploy")
@@ -23,9 +23,7 @@ log = logging.getLogger("fieldapp.deploy")
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
     def cmd(name, func, text):
-        p = sub.add_parser(name, parents=[common], help=text, description=text)
-        p.set_defaults(func=func)
-        return p
+        return subcommand(sub, common, name, func, text)
 
     p = cmd("provision", cmd_provision, "check and apply a signed provisioning file from IT")
     p.add_argument("file", nargs="?", metavar="FILE", help="the signed file (default: the machine-wide one)")
@@ -268,8 +266,7 @@ def _key(args) -> tuple[Path, bytes]:
     from fieldapp.errors import AuthError
 
     store = store_of(args)
-    if not store.exists():
-        raise StoreError("core.store.slots_lost" if store.slots_lost() else "core.store.missing")
+    store.require_exists()
     lockout.check(store.data_dir, args.user)
     slots = store.slots()
     try:

@@ -130,12 +130,7 @@ class SlotFile:
     # -- reading -------------------------------------------------------
     @classmethod
     def load(cls, path: Path) -> "SlotFile":
-        try:
-            data = read_json(path)
-        except FileNotFoundError:
-            raise StoreError("core.store.missing") from None
-        except (OSError, ValueError, UnicodeDecodeError):
-            raise TamperError("core.slots.unreadable") from None
+        data = _read_document(path, "core.store.missing", "core.slots.unreadable")
         if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("slots"), list):
             raise TamperError("core.slots.unreadable")
         if data.get("version") != VERSION:
@@ -268,14 +263,19 @@ class SlotFile:
         return None
 
 
+def _read_document(path: Path, missing: str, unreadable: str):
+    """The parsed JSON of ``path``: ``StoreError(missing)`` if absent, ``TamperError(unreadable)`` if not JSON."""
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        raise StoreError(missing) from None
+    except (OSError, ValueError, UnicodeDecodeError):
+        raise TamperError(unreadable) from None
+
+
 def load_escrow(path: Path) -> dict:
     """Read and check a recovery escrow file (``recovery-slot.json`` or a ``recovery-export`` copy)."""
-    try:
-        doc = read_json(path)
-    except FileNotFoundError:
-        raise StoreError("core.recovery.no_escrow") from None
-    except (OSError, ValueError, UnicodeDecodeError):
-        raise TamperError("core.recovery.bad_escrow") from None
+    doc = _read_document(path, "core.recovery.no_escrow", "core.recovery.bad_escrow")
     slot = doc.get("slot") if isinstance(doc, dict) else None
     if (not isinstance(slot, dict) or doc.get("format") != ESCROW_FORMAT or not isinstance(doc.get("store_id"), str)
             or slot.get("type") != "recovery" or not all(isinstance(slot.get(k), str) for k in _RECOVERY_FIELDS)):

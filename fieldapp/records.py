@@ -64,7 +64,12 @@ def _redacted(session: Session, cand: dict) -> dict:
     owner = session.conn.execute("SELECT created_by FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
     if owner is not None and owner[0] == session.name:
         return cand
-    return {"record_id": cand["record_id"], "reasons": [], "visible": False}
+    return _hidden(cand["record_id"])
+
+
+def _hidden(record_id: str) -> dict:
+    """Another worker's possible duplicate, as an outreach worker sees it: that it exists, nothing more."""
+    return {"record_id": record_id, "reasons": [], "visible": False}
 
 
 def get(session: Session, record_id: str) -> dict:
@@ -282,5 +287,5 @@ def duplicate_candidates(session: Session, data: dict, record_id: str | None = N
             diffs = {f: {"this": clean.get(f), "other": other.get(f)} for f in COMPARED if clean.get(f) != other.get(f)}
             out.append(dict(cand, state=row[2], differences=diffs, visible=True))
         else:
-            out.append({"record_id": cand["record_id"], "reasons": [], "visible": False, "state": None, "differences": None})
+            out.append(dict(_hidden(cand["record_id"]), state=None, differences=None))
     return out

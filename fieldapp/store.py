@@ -62,6 +62,11 @@ class Store:
         whose key slots were destroyed, to be rebuilt with ``fieldapp recover``, never replaced."""
         return not self.slots_path.exists() and (self.data_dir / ESCROW_FILE).exists() and self.db_path.exists()
 
+    def require_exists(self) -> None:
+        """Raise the right error when there is no usable store here: its key slots lost, or none at all."""
+        if not self.exists():
+            raise StoreError("core.store.slots_lost" if self.slots_lost() else "core.store.missing")
+
     def _set_aside_incomplete(self) -> None:
         """Move aside what an interrupted ``create`` left (no slots yet, so nothing usable), never delete
         it: a database without key slots may also be a store whose slot file was lost."""
@@ -148,8 +153,7 @@ class Store:
 
     def unlock(self, user: str, password: str) -> "Session":
         """Authenticate offline (opening one's key slot is the authentication) and open the store."""
-        if not self.exists():
-            raise StoreError("core.store.slots_lost" if self.slots_lost() else "core.store.missing")
+        self.require_exists()
         lockout.check(self.data_dir, user)
         slots = self.slots()
         if user not in slots.users():

@@ -38,6 +38,37 @@ def env() -> dict:
     return e
 
 
+def run_fieldapp(*args, password: str | None = None, timeout: float = 120, **extra_env) -> subprocess.CompletedProcess:
+    """``python -m fieldapp ARGS`` as a real process (fast key slots); it never prints a traceback."""
+    e = env()
+    e["FIELDAPP_KDF_TARGET_MS"] = "0"
+    e.update({k: str(v) for k, v in extra_env.items()})
+    if password:
+        e["FIELDAPP_PASSWORD"] = password
+    out = subprocess.run([PY, "-m", "fieldapp", *map(str, args)], cwd=REPO, env=e, capture_output=True, text=True,
+                         timeout=timeout)
+    assert "Traceback" not in out.stderr, out.stderr
+    return out
+
+
+def store_states(data_dir, password: str, user: str = "sup") -> dict:
+    """``{record_id: state}`` from ``fieldapp list --json`` (the unlock pulls the spool's states in first)."""
+    out = run_fieldapp("list", "--data-dir", data_dir, "--user", user, "--json", password=password)
+    assert out.returncode == 0, out.stderr
+    return {r["id"]: r["state"] for r in json.loads(out.stdout)}
+
+
+def write_people(path: Path, n: int, seed: int) -> Path:
+    """``n`` synthetic records as JSON Lines, with national IDs unique to ``seed``."""
+    from fieldapp.synthetic import make_records
+
+    recs = make_records(n, seed=seed)
+    for i, r in enumerate(recs):
+        r["national_id"] = f"{seed % 100:02d}{i:07d}"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
+    return path
+
+
 class Registry:
     """The reference registry (``python -m registry serve``) as a subprocess."""
 

@@ -6,19 +6,12 @@ import json
 import time
 import subprocess
 
-from sync_helpers import PY, REPO, assert_all_state, env, fill_spool
+from sync_helpers import PY, REPO, assert_all_state, env, fill_spool, run_fieldapp, write_people
 
 from fieldapp import device as device_file
 
 
-def fieldapp(*args, timeout=120, password=None):
-    e = env()
-    if password:
-        e.update(FIELDAPP_PASSWORD=password, FIELDAPP_KDF_TARGET_MS="0")
-    out = subprocess.run([PY, "-m", "fieldapp", *args], cwd=REPO, env=e, capture_output=True, text=True,
-                         timeout=timeout)
-    assert "Traceback" not in out.stderr
-    return out
+fieldapp = run_fieldapp
 
 
 def test_exit_0_when_everything_sent(device_dir):
@@ -64,15 +57,10 @@ def test_exit_5_when_device_revoked_and_1_when_not_registered(registry, device_d
 
 def test_register_and_usb_bundle_through_the_core(registry, tmp_path):
     """The lead's store: records approved before registration are queued by `register`, then a bundle."""
-    from fieldapp.synthetic import make_records
 
     pw, d = "correct horse battery 9", str(tmp_path / "laptop")
     assert fieldapp("init", "--data-dir", d, "--user", "sup", password=pw).returncode == 0
-    src = tmp_path / "in.jsonl"
-    recs = make_records(6, seed=35)
-    for i, r in enumerate(recs):
-        r["national_id"] = f"35{i:07d}"
-    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
+    src = write_people(tmp_path / "in.jsonl", 6, 35)
     assert fieldapp("import", "--data-dir", d, "--user", "sup", str(src), password=pw).returncode == 0
     assert fieldapp("review", "--data-dir", d, "--user", "sup", "--approve-all", password=pw).returncode == 0
     out = fieldapp("register", "--data-dir", d, "--user", "sup", "--server", registry.url, "--code", registry.code(),

@@ -7,33 +7,24 @@ test_sync_engine.py; this test is about what a supervisor can do afterwards.
 
 from __future__ import annotations
 
+import functools
 import json
-import subprocess
 import time
 
-from sync_helpers import PY, REPO, assert_exactly_once, env
+from sync_helpers import assert_exactly_once, run_fieldapp, store_states, write_people
 
 from fieldapp.spool import Spool
 from fieldapp.store import Store
 from fieldapp import audit
-from fieldapp.synthetic import make_records
 
 PW, OW_PW = "correct horse battery 9", "outreach pass 1"
 
 
-def fieldapp(*args, password=PW, timeout=120, **extra):
-    e = env()
-    e.update(FIELDAPP_KDF_TARGET_MS="0", **extra)
-    if password:
-        e["FIELDAPP_PASSWORD"] = password
-    out = subprocess.run([PY, "-m", "fieldapp", *map(str, args)], cwd=REPO, env=e, capture_output=True, text=True,
-                         timeout=timeout)
-    assert "Traceback" not in out.stderr, out.stderr
-    return out
+fieldapp = functools.partial(run_fieldapp, password=PW)
 
 
 def states(d) -> dict:
-    return {r["id"]: r["state"] for r in json.loads(fieldapp("list", "--data-dir", d, "--user", "sup", "--json").stdout)}
+    return store_states(d, PW)
 
 
 def test_requeue_sends_quarantined_records_again_and_only_those(registry, tmp_path):
@@ -41,12 +32,7 @@ def test_requeue_sends_quarantined_records_again_and_only_those(registry, tmp_pa
     assert fieldapp("init", "--data-dir", d, "--user", "sup").returncode == 0
     assert fieldapp("user", "add", "--data-dir", d, "--user", "sup", "--new-user", "ow", "--role", "outreach",
                     FIELDAPP_NEW_PASSWORD=OW_PW).returncode == 0
-    src = tmp_path / "in.jsonl"
-    recs = make_records(8, seed=77)
-    for i, r in enumerate(recs):
-        r["national_id"] = f"77{i:07d}"
-    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
-    ids = fieldapp("import", "--data-dir", d, "--user", "sup", src).stdout.split()
+    ids = fieldapp("import", "--data-dir", d, "--user", "sup", write_people(tmp_path / "in.jsonl", 8, 77)).stdout.split()
     assert len(ids) == 8
     assert fieldapp("register", "--data-dir", d, "--user", "sup", "--server", registry.url,
                     "--code", registry.code()).returncode == 0

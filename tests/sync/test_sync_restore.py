@@ -3,32 +3,21 @@ new device and sends them. Real CLI, real registry: every record ends at the reg
 
 from __future__ import annotations
 
+import functools
 import json
-import subprocess
 import time
 
-from sync_helpers import PY, REPO, assert_exactly_once, env
+from sync_helpers import assert_exactly_once, run_fieldapp, store_states, write_people
 
-from fieldapp.synthetic import make_records
 
 PW = "correct horse battery 9"
 
 
-def fieldapp(*args, password=PW, timeout=120, log_dir=None):
-    e = env()
-    e.update(FIELDAPP_KDF_TARGET_MS="0", FIELDAPP_PASSWORD=password)
-    if log_dir:
-        e["FIELDAPP_LOG_DIR"] = str(log_dir)
-    out = subprocess.run([PY, "-m", "fieldapp", *map(str, args)], cwd=REPO, env=e, capture_output=True, text=True,
-                         timeout=timeout)
-    assert "Traceback" not in out.stderr, out.stderr
-    return out
+fieldapp = functools.partial(run_fieldapp, password=PW)
 
 
 def states(d) -> dict:
-    out = fieldapp("list", "--data-dir", d, "--user", "sup", "--json")
-    assert out.returncode == 0, out.stderr
-    return {r["id"]: r["state"] for r in json.loads(out.stdout)}
+    return store_states(d, PW)
 
 
 def sync_until_registered(d, n):
@@ -46,12 +35,7 @@ def sync_until_registered(d, n):
 def test_records_not_yet_sent_survive_the_laptop(registry, tmp_path):
     old, new = tmp_path / "old-laptop", tmp_path / "new-laptop"
     assert fieldapp("init", "--data-dir", old, "--user", "sup").returncode == 0
-    src = tmp_path / "in.jsonl"
-    recs = make_records(30, seed=88)
-    for i, r in enumerate(recs):
-        r["national_id"] = f"88{i:07d}"
-    src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in recs) + "\n", encoding="utf-8")
-    ids = fieldapp("import", "--data-dir", old, "--user", "sup", src).stdout.split()
+    ids = fieldapp("import", "--data-dir", old, "--user", "sup", write_people(tmp_path / "in.jsonl", 30, 88)).stdout.split()
     assert fieldapp("register", "--data-dir", old, "--user", "sup", "--server", registry.url,
                     "--code", registry.code()).returncode == 0
     assert fieldapp("review", "--data-dir", old, "--user", "sup", "--approve", *ids[:10]).returncode == 0
@@ -65,7 +49,7 @@ def test_records_not_yet_sent_survive_the_laptop(registry, tmp_path):
     assert sum(s == "queued" for s in before.values()) == 10
 
     # the old laptop is gone; a new one gets the backup
-    out = fieldapp("restore", backup, "--data-dir", new, "--user", "sup", "--json", log_dir=tmp_path / "logs")
+    out = fieldapp("restore", backup, "--data-dir", new, "--user", "sup", "--json", FIELDAPP_LOG_DIR=tmp_path / "logs")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["to_resend"] == 10
     assert not (new / "device.json").exists() and not (new / "spool.db").exists()
