@@ -35,7 +35,7 @@ def _tree_size(path: Path) -> int:
 
 def _site_packages_used() -> int:
     """Bytes of the site-packages folders whose modules the app imports (core, sync engine, desktop client)."""
-    code = ("import sys, json, fieldapp.cli, fieldapp.cli_deploy, sync.engine, sync.service, ui.app, ui.selftest;"
+    code = ("import sys, json, fieldapp.cli.main, fieldapp.cli.deploy, sync.engine, sync.service, ui.app, ui.selftest;"
             "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))")
     env = dict(os.environ, PYTHONPATH=str(ROOT), QT_QPA_PLATFORM="offscreen")
     names = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,

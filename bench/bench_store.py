@@ -18,13 +18,13 @@ import time
 import uuid
 from pathlib import Path
 
-from fieldapp import keyslots, records, users
-from fieldapp.dbapi import Database  # noqa: F401  (loads the SQLCipher shim before sqlite_utils)
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
-from fieldapp.validation import validate_record
+from fieldapp.store import keyslots, records, users
+from fieldapp.store.dbapi import Database  # noqa: F401  (loads the SQLCipher shim before sqlite_utils)
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
+from fieldapp.domain.validation import validate_record
 
-import sqlite_utils  # noqa: E402  (after fieldapp.dbapi: the same module object)
+import sqlite_utils  # noqa: E402  (after fieldapp.store.dbapi: the same module object)
 import sqlite3  # noqa: E402
 
 
@@ -168,7 +168,7 @@ def bench_backup(tmp: Path, store: Store, key: bytes, n: int) -> list[dict]:
     """``fieldapp backup`` and ``fieldapp restore`` of the big store, against copying its database file."""
     import shutil
 
-    from fieldapp import backup
+    from fieldapp.store import backup
 
     db = store.db_path
     start = time.perf_counter()

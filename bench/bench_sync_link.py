@@ -73,8 +73,8 @@ def _code(data_dir: Path) -> str:
 
 
 def _sealed(dev, n: int, seed: int) -> list[dict]:
-    from fieldapp import wire
-    from fieldapp.synthetic import make_records
+    from fieldapp.outbound import wire
+    from fieldapp.domain.synthetic import make_records
 
     today, out = date.today().isoformat(), []
     for i, rec in enumerate(make_records(n, seed=seed)):
@@ -88,7 +88,7 @@ def _sealed(dev, n: int, seed: int) -> list[dict]:
 
 def _per_record(dev, url: str, items: list[dict]) -> int:
     """The naive client: one POST per record, sequential. Returns how many were confirmed."""
-    from fieldapp import wire
+    from fieldapp.outbound import wire
     from sync.auth import TokenAuth
     from sync.transport import Client
 
@@ -111,8 +111,8 @@ def _per_record(dev, url: str, items: list[dict]) -> int:
 
 
 def run(quick: bool) -> list[dict]:
-    from fieldapp import wire
-    from fieldapp.spool import Spool
+    from fieldapp.outbound import wire
+    from fieldapp.outbound.spool import Spool
     from sync.engine import Engine, SyncConfig
     from sync.registration import register
 

@@ -1,5 +1,5 @@
 import sys
 
-from fieldapp.cli import main
+from fieldapp.cli.main import main
 
 sys.exit(main())

@@ -2,9 +2,9 @@
 
 - ``fieldapp`` with no command (only ``--data-dir``/``--lang``): applies the machine-wide provisioning file if
   there is a new one, then opens the desktop client (``ui.app.run``).
-- ``fieldapp --self-test``: the install check (``fieldapp.selftest``), with the Qt part (``ui.selftest``)
+- ``fieldapp --self-test``: the install check (``fieldapp.deploy.selftest``), with the Qt part (``ui.selftest``)
   plugged in here, because the core never imports Qt.
-- anything else: the command line, ``fieldapp.cli.main``.
+- anything else: the command line, ``fieldapp.cli.main.main``.
 
 It also runs from a checkout (``python installers/entry.py ...``), which is how the tests and the benchmark compare
 the frozen program with the same code run by the venv's Python.
@@ -25,7 +25,7 @@ def _plug_in_gui() -> None:
     """Give the core's self-test and diagnostics the Qt checks (absent in a core-only install)."""
     import importlib.util
 
-    from fieldapp import selftest
+    from fieldapp.deploy import selftest
 
     if importlib.util.find_spec("ui") is None:  # pragma: no cover - a core-only install
         return
@@ -44,23 +44,24 @@ def _plug_in_gui() -> None:
     selftest.register_version("qt", qt_versions)
 
 
-def _wire_cli() -> None:
-    """Make sure the deployment commands are in the parser (a no-op once fieldapp/cli.py adds them itself)."""
-    from fieldapp import cli, cli_deploy
+def _lazy(module: str, attr: str):
+    """A plug-in that imports its module only when it is called."""
 
-    if getattr(cli.build_parser, "_deploy_wired", False):
-        return
-    original = cli.build_parser
+    def call(*args, **kwargs):
+        import importlib
 
-    def build_parser() -> argparse.ArgumentParser:
-        parser = original()
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        if "provision" not in sub.choices:
-            cli_deploy.add_commands(sub, cli._common())
-        return parser
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
 
-    build_parser._deploy_wired = True
-    cli.build_parser = build_parser
+    return call
+
+
+def _plug_in_sync() -> None:
+    """A frozen build has no entry point metadata: plug in the sync engine's commands and the demo by hand."""
+    from fieldapp.base import plugins
+
+    plugins.register("fieldapp.commands", "provision_register", _lazy("sync.cli_provision", "add_commands"))
+    plugins.register("fieldapp.commands", "sync", _lazy("sync.cli", "add_commands"))
+    plugins.register("fieldapp.demo", "demo", _lazy("sync.demo", "run_demo"))
 
 
 def _option(argv: list[str], name: str) -> str | None:
@@ -85,10 +86,11 @@ def _only_common_options(argv: list[str]) -> bool:
 
 
 def run_gui(argv: list[str]) -> int:
-    from fieldapp import i18n, provisioning
-    from fieldapp.logs import setup
-    from fieldapp.paths import resolve_data_dir
-    from fieldapp.store import umask_private
+    from fieldapp.base import i18n
+    from fieldapp.deploy import provisioning
+    from fieldapp.base.logs import setup
+    from fieldapp.base.paths import resolve_data_dir
+    from fieldapp.store.database import umask_private
 
     umask_private()
     setup()
@@ -110,11 +112,12 @@ def run_gui(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _plug_in_gui()
-    _wire_cli()
-    from fieldapp import cli
+    _plug_in_sync()
+    from fieldapp.cli import main as cli
 
     if "--self-test" in argv and "--self-test" not in cli.build_parser()._option_string_actions:
-        from fieldapp import cli_deploy, i18n
+        from fieldapp.cli import deploy as cli_deploy
+        from fieldapp.base import i18n
 
         lang = _option(argv, "--lang")
         if lang in i18n.LANGUAGES:

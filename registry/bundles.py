@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from fieldapp import wire, wire_bundle
+from fieldapp.outbound import wire, bundle as wire_bundle
 from registry import intake, logs
 from registry.app import Context
 from registry.storage import Tx

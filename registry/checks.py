@@ -1,4 +1,4 @@
-"""Record validation for the registry, through ``fieldapp.validation`` (imported lazily).
+"""Record validation for the registry, through ``fieldapp.domain.validation`` (imported lazily).
 
 Only problem paths and codes leave this module, never values. If the validation module
 is missing (a partial install) every decrypted record is accepted as is and a warning is
@@ -19,7 +19,7 @@ _warned = False
 def _validator():
     global _warned
     try:
-        from fieldapp.validation import validate_record
+        from fieldapp.domain.validation import validate_record
     except ImportError:
         if not _warned:
             logs.event("validation_unavailable", logging.WARNING)

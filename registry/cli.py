@@ -14,7 +14,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 from registry import keys as keymod, logs
 from registry.config import Settings
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import secrets
 import time
 import uuid
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 from registry.keys import RegistryKeys
 from registry.storage import Database, Tx
 

@@ -13,7 +13,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 from registry import checks
 from registry.config import Settings
 from registry.keys import RegistryKeys

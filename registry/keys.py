@@ -17,8 +17,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from fieldapp import wire
-from fieldapp.fsutil import fsync_dir, secure_dir
+from fieldapp.outbound import wire
+from fieldapp.base.fsutil import fsync_dir, secure_dir
 
 KEYS_FILE = "registry-keys.json"
 FILE_MODE = 0o600

@@ -34,7 +34,7 @@ class KeysOut(BaseModel):
 
 
 class ReferenceOut(BaseModel):
-    address_lists: str = Field(description="Version of the address gazetteer (fieldapp.geo.DATA_VERSION)")
+    address_lists: str = Field(description="Version of the address gazetteer (fieldapp.domain.geo.DATA_VERSION)")
     occupations: str = Field(description="Version of the occupation code list")
 
 

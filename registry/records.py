@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 from registry.storage import Database, Tx
 
 CHUNK = 500

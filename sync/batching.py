@@ -14,8 +14,8 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 
-from fieldapp import wire
-from fieldapp.spool import Spool
+from fieldapp.outbound import wire
+from fieldapp.outbound.spool import Spool
 
 START_ITEMS = 50
 MAX_ITEMS = 500

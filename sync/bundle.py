@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fieldapp import fsutil, wire_bundle
-from fieldapp.spool import Spool
+from fieldapp.base import fsutil
+from fieldapp.outbound import bundle as wire_bundle
+from fieldapp.outbound.spool import Spool
 from sync import batching
 
 BUNDLE_BATCH_BYTES = batching.MAX_BYTES  # the network's size, so a later resend is cheap

@@ -18,9 +18,9 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from fieldapp.errors import FieldappError
-from fieldapp.i18n import tr
-from fieldapp.paths import resolve_data_dir
+from fieldapp.base.errors import FieldappError
+from fieldapp.base.i18n import tr
+from fieldapp.base.paths import resolve_data_dir
 from sync.errors import EXIT_ERROR, EXIT_OK, SyncError, Unreachable
 
 
@@ -55,7 +55,7 @@ def _data_dir(args) -> Path:
 
 
 def _load_device(data_dir):
-    from fieldapp import device as device_file
+    from fieldapp.outbound import device as device_file
 
     try:
         dev = device_file.load(data_dir)
@@ -68,8 +68,8 @@ def _load_device(data_dir):
 
 # ------------------------------------------------------------------ register
 def cmd_register(args) -> int:
-    from fieldapp import device as device_file
-    from fieldapp.cli_common import unlock
+    from fieldapp.outbound import device as device_file
+    from fieldapp.cli.common import unlock
     from sync.registration import register
     from sync.transport import check_pins, check_url
 
@@ -86,7 +86,7 @@ def cmd_register(args) -> int:
         dev = register(data_dir, args.server, args.code, ca_file=args.ca_file, pins=args.pin)
         queued = 0
         try:
-            from fieldapp import outbox
+            from fieldapp.outbound import outbox
         except ImportError:  # pragma: no cover - core without an outbox
             outbox = None
         if outbox is not None and hasattr(outbox, "enqueue_approved"):
@@ -99,7 +99,7 @@ def cmd_register(args) -> int:
 
 # ------------------------------------------------------------------ sync
 def cmd_sync(args) -> int:
-    from fieldapp.spool import SpoolError
+    from fieldapp.outbound.spool import SpoolError
     from sync.engine import Engine
 
     data_dir = _data_dir(args)
@@ -107,7 +107,7 @@ def cmd_sync(args) -> int:
     try:
         result = Engine(data_dir).run(timeout=args.timeout)
     except (SpoolError, OSError, sqlite3.Error) as exc:
-        from fieldapp.fsutil import is_disk_full
+        from fieldapp.base.fsutil import is_disk_full
 
         if is_disk_full(exc, data_dir):  # nothing was lost: free some space and sync again
             raise Unreachable("disk_full") from None
@@ -133,7 +133,7 @@ def cmd_sync(args) -> int:
 
 # ------------------------------------------------------------------ export-bundle
 def cmd_export_bundle(args) -> int:
-    from fieldapp.cli_common import unlock
+    from fieldapp.cli.common import unlock
     from sync.bundle import write_bundle
 
     data_dir = _data_dir(args)

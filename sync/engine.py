@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fieldapp import device as device_file
-from fieldapp import wire
-from fieldapp.spool import Spool
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound import wire
+from fieldapp.outbound.spool import Spool
 from sync import batching
 from sync.auth import TokenAuth
 from sync.connectivity import Backoff, sleep, wait_online
@@ -196,7 +196,7 @@ class Engine:
                         self._fatal = error
                 self._stop.set()
             except Exception as exc:  # never let a worker die silently
-                from fieldapp.fsutil import is_disk_full
+                from fieldapp.base.fsutil import is_disk_full
 
                 log.error("sync worker failed: %s", type(exc).__name__)
                 error = Unreachable("disk_full") if is_disk_full(exc, self.data_dir) else \

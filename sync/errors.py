@@ -6,7 +6,7 @@ Codes never carry personal data; message ids are ``sync.error.<code>`` in
 
 from __future__ import annotations
 
-from fieldapp.errors import FieldappError
+from fieldapp.base.errors import FieldappError
 
 # exit codes of `fieldapp sync` (see docs/sync.md)
 EXIT_OK = 0

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fieldapp import device as device_file
-from fieldapp import fsutil, wire
+from fieldapp.outbound import device as device_file
+from fieldapp.base import fsutil
+from fieldapp.outbound import wire
 from sync.errors import SyncError, Unreachable
 from sync.transport import Client, TransportError, check_pins, check_url
 

@@ -15,8 +15,8 @@ import logging
 import threading
 import time
 
-from fieldapp import device as device_file
-from fieldapp.spool import Spool
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound.spool import Spool
 from sync.connectivity import Backoff
 from sync.engine import Engine, SyncConfig, SyncResult, make_client
 from sync.errors import SyncError

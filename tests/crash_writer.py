@@ -6,9 +6,11 @@ Prints ``saved <record id>`` (flushed) after each committed save.
 
 import sys
 
-from fieldapp import records
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
+from fieldapp.store import records
+
+from fieldapp import services
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
 
 
 def main() -> None:
@@ -20,7 +22,7 @@ def main() -> None:
         if mode == "approve":
             pending = records.submitted_ids(session)[:5]
             if pending:
-                records.review(session, pending, "approve")
+                services.review(session, pending, "approve")
                 for rid in pending:
                     print(f"approved {rid}", flush=True)
         for rec in make_records(3, seed=seed * 100000 + n):

@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from clitools import OUTREACH_PASSWORD, PASSWORD, Cli, write_jsonl
-from fieldapp.synthetic import make_records
+from fieldapp.domain.synthetic import make_records
 from planted import needles_of, scan
 
 

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from clitools import OUTREACH_PASSWORD, write_jsonl
-from fieldapp.synthetic import make_records
+from fieldapp.domain.synthetic import make_records
 
 
 def one_line_error(proc):

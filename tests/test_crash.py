@@ -11,9 +11,9 @@ import time
 import pytest
 
 from clitools import PASSWORD, ROOT, base_env
-from fieldapp import records
-from fieldapp.store import Store
-from fieldapp.verify import verify
+from fieldapp.store import records
+from fieldapp.store.database import Store
+from fieldapp.store.verify import verify
 
 KILLS = int(os.environ.get("FIELDAPP_CRASH_KILLS", "30"))
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from clitools import ROOT
-from fieldapp import dbapi
+from fieldapp.store import dbapi
 
 KEY = bytes(range(32))
 

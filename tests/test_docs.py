@@ -31,7 +31,7 @@ def walk(parser: argparse.ArgumentParser, prefix: str):
 
 
 def parsers():
-    from fieldapp.cli import build_parser
+    from fieldapp.cli.main import build_parser
 
     yield "fieldapp", build_parser()
     try:

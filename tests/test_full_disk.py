@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from clitools import Cli, write_jsonl
-from fieldapp.synthetic import make_records
+from fieldapp.domain.synthetic import make_records
 
 
 @pytest.fixture

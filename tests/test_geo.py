@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp import geo
+from fieldapp.domain import geo
 
 NCDD_CSV = (Path(__file__).resolve().parents[2] / "shared" / "data" / "gazetteer-ncdd"
             / "kh_admin_units.csv")

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from fieldapp import i18n
+from fieldapp.base import i18n
 
 
 @pytest.fixture(autouse=True)
@@ -129,7 +129,7 @@ def test_format_date_uses_current_language():
 def test_timestamps_are_shown_in_local_time(monkeypatch):
     import time
 
-    from fieldapp import i18n as _i18n
+    from fieldapp.base import i18n as _i18n
 
     monkeypatch.setenv("TZ", "Asia/Phnom_Penh")  # UTC+7, no daylight saving
     time.tzset()

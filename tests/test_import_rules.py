@@ -50,6 +50,6 @@ def test_importing_the_core_loads_no_qt():
     import subprocess
     import sys
 
-    code = "import sys, fieldapp.cli, fieldapp.store, fieldapp.records; fieldapp.cli.build_parser(); print(sorted(m for m in sys.modules if m.startswith(('PySide6','ui'))))"
+    code = "import sys, fieldapp.cli.main, fieldapp.store.database, fieldapp.store.records; fieldapp.cli.main.build_parser(); print(sorted(m for m in sys.modules if m.startswith(('PySide6','ui'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out.strip() == "[]"

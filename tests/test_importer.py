@@ -5,8 +5,8 @@ from datetime import date
 
 import pytest
 
-from fieldapp import importer
-from fieldapp.importer import ImportProblem, import_file, read_records, validate_import
+from fieldapp.domain import importer
+from fieldapp.domain.importer import ImportProblem, import_file, read_records, validate_import
 
 TODAY = date(2024, 5, 1)
 

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from fieldapp import keyslots
-from fieldapp.errors import AuthError, TamperError
-from fieldapp.keyslots import SlotFile
+from fieldapp.store import keyslots
+from fieldapp.base.errors import AuthError, TamperError
+from fieldapp.store.keyslots import SlotFile
 
 KEY = bytes(range(32))
 FAST = {"name": "argon2id", "memory_kib": 65536, "iterations": 3, "lanes": 4}

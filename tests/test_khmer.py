@@ -1,7 +1,7 @@
 """Khmer text helpers: digits, normalisation and match keys."""
 import pytest
 
-from fieldapp.khmer import (is_khmer_name, is_khmer_text, is_latin_text, match_key,
+from fieldapp.domain.khmer import (is_khmer_name, is_khmer_text, is_latin_text, match_key,
                             normalize_text, to_ascii_digits)
 
 ZWSP = "\u200b"
@@ -112,7 +112,7 @@ def test_is_latin_text(text, ok):
 from hypothesis import given, settings, strategies as st  # noqa: E402
 from khmerspell import khnormal  # noqa: E402
 
-from fieldapp import khmer  # noqa: E402
+from fieldapp.domain import khmer  # noqa: E402
 
 _khmer_heavy = st.lists(st.one_of(
     st.characters(min_codepoint=0x1780, max_codepoint=0x17FF),

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp import audit, migrations, records
-from fieldapp.dbapi import open_encrypted
-from fieldapp.keyslots import SlotFile
-from fieldapp.store import Store
-from fieldapp.verify import verify
+from fieldapp.store import audit, migrations, records
+from fieldapp.store.dbapi import open_encrypted
+from fieldapp.store.keyslots import SlotFile
+from fieldapp.store.database import Store
+from fieldapp.store.verify import verify
 
 SAMPLES = Path(__file__).parent / "samples"
 VERSIONS = sorted(int(p.name.split("-v")[1]) for p in SAMPLES.glob("schema-v*"))

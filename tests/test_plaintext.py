@@ -3,7 +3,7 @@
 import pytest
 
 from clitools import OUTREACH_PASSWORD, write_jsonl
-from fieldapp.synthetic import make_records
+from fieldapp.domain.synthetic import make_records
 from planted import files_scanned, needles_of, scan
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from clitools import OUTREACH_PASSWORD, write_jsonl
-from fieldapp import reasons
-from fieldapp.errors import FieldappError
-from fieldapp.i18n import tr
-from fieldapp.synthetic import make_records
+from fieldapp.domain import reasons
+from fieldapp.base.errors import FieldappError
+from fieldapp.base.i18n import tr
+from fieldapp.domain.synthetic import make_records
 
 
 @pytest.mark.parametrize("code,text,stored", [

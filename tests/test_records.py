@@ -4,11 +4,13 @@ import json
 
 import pytest
 
-from fieldapp import audit, records, users
-from fieldapp.dbapi import DatabaseError
-from fieldapp.errors import FieldappError, PermissionDenied, StateError
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
+from fieldapp.store import audit, records, users
+
+from fieldapp import services
+from fieldapp.store.dbapi import DatabaseError
+from fieldapp.base.errors import FieldappError, PermissionDenied, StateError
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
 
 
 @pytest.fixture
@@ -34,20 +36,20 @@ def test_draft_submit_review_cycle(store):
         records.submit(ow, rid)
         assert records.get(ow, rid)["state"] == "submitted"
         with pytest.raises(PermissionDenied):
-            records.review(ow, [rid], "approve")  # the core refuses, not only the UI
+            services.review(ow, [rid], "approve")  # the core refuses, not only the UI
         with pytest.raises(StateError):
             records.save_draft(ow, rec, rid)  # submitted records are not editable
     with store.unlock("sup", "supervisor pw") as sup:
         with pytest.raises(FieldappError):
-            records.review(sup, [rid], "return")  # a reason is required
-        records.review(sup, [rid], "return", "phone number unreadable")
+            services.review(sup, [rid], "return")  # a reason is required
+        services.review(sup, [rid], "return", "phone number unreadable")
     with store.unlock("ow", "outreach pw") as ow:
         first = records.list_records(ow)[0]
         assert first["id"] == rid and first["state"] == "returned" and first["reason"] == "phone number unreadable"
         records.save_draft(ow, dict(rec, phone="012 999 888"), rid)
         records.submit(ow, rid)
     with store.unlock("sup", "supervisor pw") as sup:
-        records.review(sup, [rid], "approve")
+        services.review(sup, [rid], "approve")
         assert records.get(sup, rid)["state"] == "approved"  # no device registered: stays approved
         history = [(e["from_state"], e["to_state"]) for e in audit.history(sup.conn, rid)]
         assert history == [(None, "draft"), ("draft", "draft"), ("draft", "submitted"), ("submitted", "returned"),

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from clitools import OUTREACH_PASSWORD, write_jsonl
-from fieldapp.synthetic import make_records
+from fieldapp.domain.synthetic import make_records
 
 ADMIN = {"new_password": "it admin pw"}
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from fieldapp import records, search, users
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
+from fieldapp.store import records, search, users
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
 
 
 @pytest.fixture

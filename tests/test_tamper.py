@@ -6,7 +6,7 @@ import json
 import pytest
 
 from clitools import write_jsonl
-from fieldapp.synthetic import make_records
+from fieldapp.domain.synthetic import make_records
 
 
 def snapshot(folder):

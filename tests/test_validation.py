@@ -1,13 +1,13 @@
-"""Record rules of fieldapp.validation, one by one, and all at once."""
+"""Record rules of fieldapp.domain.validation, one by one, and all at once."""
 import copy
 import json
 from datetime import datetime
 
 import pytest
 
-from fieldapp import i18n
-from fieldapp.occupations import OCCUPATIONS
-from fieldapp.validation import SCHEMA_FIELDS, Problem, duplicate_keys, field_label
+from fieldapp.base import i18n
+from fieldapp.domain.occupations import OCCUPATIONS
+from fieldapp.domain.validation import SCHEMA_FIELDS, Problem, duplicate_keys, field_label
 from validation_helpers import TODAY, ZWSP, check, codes, dependent, record  # noqa: F401
 
 # ---- valid records ----

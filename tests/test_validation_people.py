@@ -1,4 +1,4 @@
-"""Record rules of fieldapp.validation for the people around the worker: dependents and consent."""
+"""Record rules of fieldapp.domain.validation for the people around the worker: dependents and consent."""
 
 import pytest
 

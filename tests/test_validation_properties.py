@@ -4,9 +4,9 @@ from datetime import date
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from fieldapp.importer import ImportProblem, read_records, validate_import
-from fieldapp.occupations import CONSENT_METHODS, OCCUPATIONS, SEXES
-from fieldapp.validation import SCHEMA_FIELDS, Problem, validate_record
+from fieldapp.domain.importer import ImportProblem, read_records, validate_import
+from fieldapp.domain.occupations import CONSENT_METHODS, OCCUPATIONS, SEXES
+from fieldapp.domain.validation import SCHEMA_FIELDS, Problem, validate_record
 
 TODAY = date(2024, 5, 1)
 SETTINGS = settings(max_examples=200, deadline=None,

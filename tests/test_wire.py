@@ -1,4 +1,4 @@
-"""fieldapp.wire: canonical JSON, sealing, batches, receipts and USB bundles (pure functions)."""
+"""fieldapp.outbound.wire: canonical JSON, sealing, batches, receipts and USB bundles (pure functions)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fieldapp import wire, wire_bundle
+from fieldapp.outbound import wire, bundle as wire_bundle
 
 DEV_PRIV, DEV_PUB = wire.new_device_keys()
 REG = wire.new_registry_keys()
@@ -206,7 +206,7 @@ def test_sealed_record_is_compressed_and_a_bomb_is_refused():
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    from fieldapp import wire
+    from fieldapp.outbound import wire
 
     dev_priv, dev_pub = wire.new_device_keys()
     keys = wire.new_registry_keys()

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from fieldapp.validation import validate_record
+from fieldapp.domain.validation import validate_record
 
 TODAY = date(2024, 5, 1)
 ZWSP = "\u200b"

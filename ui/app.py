@@ -6,7 +6,7 @@ import logging
 import sys
 from pathlib import Path
 
-from fieldapp.store import Store, umask_private
+from fieldapp.store.database import Store, umask_private
 from ui.context import AppContext
 from ui.fonts import apply_fonts, load_fonts
 from ui.main_window import MainWindow
@@ -28,7 +28,7 @@ def make_application(argv=None) -> QApplication:
 
 def start_sync(data_dir: Path):
     """The background sync service if this laptop is registered, else None (no network on the UI thread)."""
-    from fieldapp import device as device_file
+    from fieldapp.outbound import device as device_file
 
     try:
         if device_file.load(data_dir) is None:
@@ -37,7 +37,7 @@ def start_sync(data_dir: Path):
     except Exception as exc:  # a damaged device file must not keep the app from starting
         log.error("sync not started: %s", type(exc).__name__)
         return None
-    from fieldapp import provisioning
+    from fieldapp.deploy import provisioning
 
     kwargs, auto = {}, True
     if provisioning.applied(data_dir) is not None:  # IT's sync policy: automatic or not, and how often when idle

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from fieldapp import config as app_config
-from fieldapp import i18n
-from fieldapp.khmer import to_ascii_digits
+from fieldapp.base import config as app_config
+from fieldapp.base import i18n
+from fieldapp.domain.khmer import to_ascii_digits
 from ui.qt import QObject, Signal
 from ui.worker import DbWorker
 

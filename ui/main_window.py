@@ -6,9 +6,9 @@ through ``ctx.worker``.
 
 from __future__ import annotations
 
-from fieldapp import provisioning
-from fieldapp.errors import StoreError
-from fieldapp.store import Store
+from fieldapp.deploy import provisioning
+from fieldapp.base.errors import StoreError
+from fieldapp.store.database import Store
 from ui.idle import IdleWatcher
 from ui.qt import (QAction, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                    QStackedWidget, Qt, QTimer, QWidget)
@@ -193,7 +193,7 @@ class MainWindow(QMainWindow):
 
     def _provisioned(self) -> None:
         """A provisioning file was applied: its language and idle minutes take effect now."""
-        from fieldapp import config as app_config
+        from fieldapp.base import config as app_config
 
         self.ctx.config = app_config.load(self.ctx.data_dir)
         self.ctx.set_language(self.ctx.config.language)

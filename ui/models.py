@@ -1,7 +1,7 @@
 """Qt table model of records, fetched lazily in pages through the DB worker.
 
 ``RecordsModel`` never queries on the UI thread: ``fetchMore`` queues
-``fieldapp.search.search`` (limit/offset) on the worker and appends the page when
+``fieldapp.store.search.search`` (limit/offset) on the worker and appends the page when
 it arrives; results of an older query (the user typed on) are dropped. Rows keep
 only what the table shows, so scrolling through 100,000 records stays light.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from fieldapp import reasons, search
+from fieldapp.domain import reasons
+from fieldapp.store import search
 from ui.qt import QColor, QFont, QObject, Qt, QtCore, Signal
 
 PAGE_SIZE = 200

@@ -1,4 +1,4 @@
-"""The desktop half of ``fieldapp --self-test`` (plugged into ``fieldapp.selftest`` by ``installers/entry.py``).
+"""The desktop half of ``fieldapp --self-test`` (plugged into ``fieldapp.deploy.selftest`` by ``installers/entry.py``).
 
 ``check()`` really loads the Qt platform plug-in (``QT_QPA_PLATFORM``, else the platform's default), creates and
 shows a window, and registers the bundled fonts, checking that Noto Sans Khmer covers Khmer. It runs in-process:

@@ -33,7 +33,7 @@ class NotUnlocked(Exception):
     msg_id = "ui.error.locked"
 
     def message(self, lang=None) -> str:
-        from fieldapp.i18n import tr
+        from fieldapp.base.i18n import tr
 
         return tr(self.msg_id, lang)
 
@@ -93,7 +93,7 @@ class _Thread(QThread):
 
 
 def _log_failure(fn, exc: Exception) -> None:
-    from fieldapp.errors import FieldappError
+    from fieldapp.base.errors import FieldappError
 
     name = getattr(fn, "__qualname__", type(fn).__name__)
     if isinstance(exc, (FieldappError, NotUnlocked)) or type(exc).__name__ == "ValidationFailed":
@@ -105,7 +105,7 @@ def _log_failure(fn, exc: Exception) -> None:
 
 
 class DbWorker(QObject):
-    """Owns the single unlocked ``fieldapp.store.Session`` in its own thread."""
+    """Owns the single unlocked ``fieldapp.store.database.Session`` in its own thread."""
 
     _finished = Signal()  # no arguments: outcomes travel in _Thread.results
     #: emitted on the UI thread after each job's callback (tests wait on it)
@@ -203,27 +203,14 @@ def _alive(callback) -> bool:
 
 
 def _unlock(data_dir, user, password):
-    """Unlock, then what every unlock does (as the CLI): publish what a crash left unpublished, pull sync states
-    back into the records, and write IT's provisioned recovery key (supervisors). A failure of those follow-ups
-    is logged and does not keep the user out: enrollment works without sync."""
-    from fieldapp import outbox, provisioning
-    from fieldapp.store import Store
+    """Unlock, then what every unlock does, as the CLI does (``fieldapp.services.open_session``). A failure of the
+    follow-ups is logged and does not keep the user out: enrollment works without sync."""
+    from fieldapp import services
 
-    session = Store(data_dir).unlock(user, password)
-    for follow_up in (outbox.refresh, provisioning.on_unlock):
-        try:
-            follow_up(session)
-        except Exception as exc:
-            _log_failure(follow_up, exc)
-    return session
+    return services.open_session(data_dir, user, password)
 
 
 def _create(data_dir, user, password, full_name):
-    from fieldapp import provisioning
-    from fieldapp.store import Store
-    from fieldapp.users import check_name, check_password
+    from fieldapp import services
 
-    check_name(user)
-    check_password(password)
-    recovery = provisioning.recovery_public_key(data_dir)  # IT's recovery key, when a provisioning file was applied
-    return Store(data_dir).create(user, password, full_name or None, recovery_public=recovery)
+    return services.create_store(data_dir, user, password, full_name)

@@ -10,7 +10,7 @@ Protocol (JSON lines on stdin; text lines on stdout):
   {"op": "run", "mode": M, "args": {...}}  -> "child PID", the child's own lines, then "exited PID"
   {"op": "reap", "pid": PID}               -> "reaped PID STATUS" (STATUS: "killed" or the exit code)
 Modes: ``writer`` (saves, submits, approvals, publishes, printing each only after it committed), ``migrate``
-(opens a store, which backs it up and migrates it), ``cli`` (``fieldapp.cli.main(argv)``), ``sync``
+(opens a store, which backs it up and migrates it), ``cli`` (``fieldapp.cli.main.main(argv)``), ``sync``
 (``sync.cli.main(argv)``, i.e. ``python -m sync``).
 """
 
@@ -25,10 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from fieldapp import outbox, records  # noqa: E402
-from fieldapp.cli import main as fieldapp_main  # noqa: E402
-from fieldapp.store import Store  # noqa: E402
-from fieldapp.synthetic import make_records  # noqa: E402
+from fieldapp.outbound import outbox
+from fieldapp.store import records  # noqa: E402
+from fieldapp import services
+from fieldapp.cli.main import main as fieldapp_main  # noqa: E402
+from fieldapp.store.database import Store  # noqa: E402
+from fieldapp.domain.synthetic import make_records  # noqa: E402
 from sync.cli import main as sync_main  # noqa: E402
 import sync.engine  # noqa: E402,F401 - warm the import cache for the children
 
@@ -63,7 +65,7 @@ def mode_writer(data_dir: str, key: str, user: str, seed: int, ops: list[str]) -
         elif op == "approve":
             pending = records.submitted_ids(session)[: rng.randint(1, 12)]
             if pending:
-                records.review(session, pending, "approve")  # sealed into the outbox in the same transaction
+                services.review(session, pending, "approve")  # sealed into the outbox in the same transaction
                 for rid in pending:
                     say("approved", rid)
                 outbox.publish(session)  # then handed to the spool
@@ -72,7 +74,7 @@ def mode_writer(data_dir: str, key: str, user: str, seed: int, ops: list[str]) -
         elif op == "return":
             pending = records.submitted_ids(session)[:1]
             if pending:
-                records.review(session, pending, "return", "check the village")
+                services.review(session, pending, "return", "check the village")
                 say("returned", pending[0])
 
 

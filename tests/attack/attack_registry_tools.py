@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 import requests
 
-from fieldapp import wire
-from fieldapp.synthetic import make_records
+from fieldapp.outbound import wire
+from fieldapp.domain.synthetic import make_records
 
 _NIDS = itertools.count(300_000_000 + (os.getpid() % 1000) * 50_000)
 RANK = {"received": 1, "registered": 2}

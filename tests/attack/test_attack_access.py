@@ -16,11 +16,13 @@ import pytest
 from attack_tools import case, one_clean_line, run_cli
 
 from clitools import OUTREACH_PASSWORD, PASSWORD
-from fieldapp import device as device_file
-from fieldapp import outbox, records, search, users, wire
-from fieldapp.errors import AuthError, FieldappError, PermissionDenied
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound import outbox, wire
+from fieldapp.store import records, search, users
+from fieldapp import services
+from fieldapp.base.errors import AuthError, FieldappError, PermissionDenied
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
 from planted import needles_of
 
 OTHER_PASSWORD = "second outreach pw"
@@ -60,8 +62,8 @@ def store(tmp_path_factory):
         ow2_ids = records.import_records(ow2, recs[4:6])
         ow2_draft = records.save_draft(ow2, {"family_name": "ចាន់", "notes": "other draft"})
     with st.unlock("sup", PASSWORD) as sup:
-        records.review(sup, [sup_ids[0]], "approve")
-        records.review(sup, [ow2_ids[1]], "return", "check the village")
+        services.review(sup, [sup_ids[0]], "approve")
+        services.review(sup, [ow2_ids[1]], "return", "check the village")
     # a device identity (no registry needed to test refusals): approvals seal, export-bundle has something to do
     private, public = wire.new_device_keys()
     keys = wire.new_registry_keys()
@@ -74,9 +76,9 @@ def store(tmp_path_factory):
 
 
 SUPERVISOR_CALLS = {
-    "records.review approve": lambda s, w: records.review(s, [w["ow_ids"][0]], "approve"),
-    "records.review return": lambda s, w: records.review(s, [w["ow_ids"][0]], "return", "why"),
-    "records.review reject": lambda s, w: records.review(s, [w["ow2_ids"][0]], "reject", "why"),
+    "services.review approve": lambda s, w: services.review(s, [w["ow_ids"][0]], "approve"),
+    "services.review return": lambda s, w: services.review(s, [w["ow_ids"][0]], "return", "why"),
+    "services.review reject": lambda s, w: services.review(s, [w["ow2_ids"][0]], "reject", "why"),
     "records.submitted_ids": lambda s, w: records.submitted_ids(s),
     "users.add_user outreach": lambda s, w: users.add_user(s, "mallory", "mallory password", "outreach"),
     "users.add_user supervisor": lambda s, w: users.add_user(s, "mallory2", "mallory password", "supervisor"),

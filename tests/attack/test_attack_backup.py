@@ -9,10 +9,12 @@ import shutil
 import pytest
 from attack_tools import case, scaled
 
-from fieldapp import backup, records
-from fieldapp.errors import FieldappError
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
+from fieldapp.store import backup, records
+
+from fieldapp import services
+from fieldapp.base.errors import FieldappError
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
 
 PW = "attack backup pw 1"
 
@@ -22,8 +24,8 @@ def original(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("bk")
     with Store(tmp / "laptop").create("sup", PW) as sup:
         ids = records.import_records(sup, make_records(30, seed=7))
-        records.review(sup, ids[:10], "approve")
-        records.review(sup, ids[10:12], "return", "wrong_name: check")
+        services.review(sup, ids[:10], "approve")
+        services.review(sup, ids[10:12], "return", "wrong_name: check")
         backup.create(sup, tmp / "good.bak")
         expected = sorted((r["id"], r["state"], r["reason"], r["data"]["national_id"] if r["data"].get("national_id")
                            else None) for r in records.list_records(sup))

@@ -21,9 +21,9 @@ from attack_tools import case, run_cli, scaled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fieldapp import wire
-from fieldapp.importer import ImportProblem, read_records, validate_import
-from fieldapp.validation import DEPENDENT_FIELDS, SCHEMA_FIELDS, validate_record
+from fieldapp.outbound import wire
+from fieldapp.domain.importer import ImportProblem, read_records, validate_import
+from fieldapp.domain.validation import DEPENDENT_FIELDS, SCHEMA_FIELDS, validate_record
 
 TODAY = date(2024, 5, 1)
 PROPS = settings(max_examples=scaled(120), deadline=None, derandomize=False,
@@ -245,7 +245,7 @@ def cli_store(tmp_path_factory):
     """A store for the CLI examples, and an open session on it (WAL: the CLI may write meanwhile)."""
     from clitools import PASSWORD
 
-    from fieldapp.store import Store
+    from fieldapp.store.database import Store
 
     data = tmp_path_factory.mktemp("importcli") / "data"
     assert run_cli(data, "init", "--user", "sup", password=PASSWORD).returncode == 0

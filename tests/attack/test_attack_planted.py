@@ -20,9 +20,11 @@ import pytest
 from attack_tools import case, registry_export, run_cli
 
 from clitools import OUTREACH_PASSWORD, PASSWORD
-from fieldapp import outbox, records, search
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
+from fieldapp.outbound import outbox
+from fieldapp.store import records, search
+from fieldapp import services
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
 from planted import files_scanned, needles_of, scan
 
 OW2_PASSWORD = "second outreach pw"
@@ -103,9 +105,9 @@ def test_no_personal_data_on_disk_after_a_full_day(day):
     with store.unlock("sup", PASSWORD) as sup:
         outbox.refresh(sup)
         pending = records.submitted_ids(sup)
-        records.review(sup, pending[:50], "approve")
-        records.review(sup, [pending[50]], "return", "village code looks wrong")
-        records.review(sup, [pending[51]], "reject", "enrolled twice")
+        services.review(sup, pending[:50], "approve")
+        services.review(sup, [pending[50]], "return", "village code looks wrong")
+        services.review(sup, [pending[51]], "reject", "enrolled twice")
         returned = pending[50]
     with store.unlock("ow", OUTREACH_PASSWORD) as ow:
         rec = records.get(ow, returned)
@@ -135,13 +137,13 @@ def test_no_personal_data_on_disk_after_a_full_day(day):
         cli("diagnostics", "--out", dirs["diag"] / "anonymous.zip", password=None)
         diag_note = "`fieldapp diagnostics`: two archives (with and without --user) scanned inside the zip"
     else:  # the command is not wired into the CLI yet: the module it will call, in-process
-        from fieldapp import diagnostics
+        from fieldapp.deploy import diagnostics
 
         with store.unlock("sup", PASSWORD) as sup:
             diagnostics.build(data, dirs["diag"] / "with-user.zip", session=sup)
         diagnostics.build(data, dirs["diag"] / "anonymous.zip")
         diag_note = ("`fieldapp diagnostics` is not a CLI command in this build (skipped); "
-                     "fieldapp.diagnostics.build() run in-process instead, with and without a session")
+                     "fieldapp.deploy.diagnostics.build() run in-process instead, with and without a session")
 
     needles = needles_of(recs)
     with case("planted data after a full day (init, users, JSONL+CSV import, core-API enrollment, review, register, "

@@ -31,14 +31,16 @@ import pytest
 from attack_tools import PY, ROOT, Forker, assert_exactly_once_at, case, cli_env, scaled
 
 from clitools import PASSWORD
-from fieldapp import device as device_file
-from fieldapp import migrations, outbox, records, wire
-from fieldapp.dbapi import open_encrypted
-from fieldapp.keyslots import SlotFile
-from fieldapp.spool import Spool
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
-from fieldapp.verify import verify
+from fieldapp.outbound import device as device_file
+from fieldapp.store import migrations, records
+from fieldapp import services
+from fieldapp.outbound import outbox, wire
+from fieldapp.store.dbapi import open_encrypted
+from fieldapp.store.keyslots import SlotFile
+from fieldapp.outbound.spool import Spool
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
+from fieldapp.store.verify import verify
 
 SAMPLES = ROOT / "tests" / "samples"
 WRITER_KILLS = scaled(70)
@@ -146,8 +148,8 @@ def _on_disk_version(data: Path, key: bytes) -> int:
 
 @pytest.mark.slow
 def test_sigkill_during_the_schema_upgrade_of_the_v1_sample(forker, tmp_path):
-    from fieldapp.cli_deploy import _inspect, backups
-    from fieldapp.errors import StoreError
+    from fieldapp.cli.deploy import _inspect, backups
+    from fieldapp.base.errors import StoreError
 
     src = SAMPLES / "schema-v1"
     key = SlotFile.load(src / "keyslots.json").unlock("sup", "sample supervisor")
@@ -230,7 +232,7 @@ def _approve_more(data: Path, n: int, seed: int) -> list[str]:
         r["national_id"] = f"{70000000 + seed * 1000 + j:09d}"
     with Store(data).unlock("sup", PASSWORD) as s:
         ids = records.import_records(s, recs)
-        records.review(s, ids, "approve")
+        services.review(s, ids, "approve")
         outbox.publish(s)
     return ids
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 
 
 class RegistryMachine(RuleBasedStateMachine):

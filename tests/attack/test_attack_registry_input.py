@@ -20,7 +20,7 @@ import requests
 from attack_registry_tools import _NIDS, Dev, fresh_record, new_code, reg  # noqa: F401,F811  (reg: fixture)
 from attack_tools import case
 
-from fieldapp import wire, wire_bundle
+from fieldapp.outbound import wire, bundle as wire_bundle
 
 # ---------------------------------------------------------------- duplicate keys and NaN
 @pytest.fixture(scope="module")

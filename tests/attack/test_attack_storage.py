@@ -22,12 +22,12 @@ import pytest
 from attack_tools import SmallDisk, assert_exactly_once_at, case, one_clean_line
 
 from clitools import OUTREACH_PASSWORD, PASSWORD, Cli, write_jsonl
-from fieldapp import outbox
-from fieldapp.keyslots import SlotFile
-from fieldapp.spool import Spool
-from fieldapp.store import Store
-from fieldapp.synthetic import make_records
-from fieldapp.verify import verify
+from fieldapp.outbound import outbox
+from fieldapp.store.keyslots import SlotFile
+from fieldapp.outbound.spool import Spool
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
+from fieldapp.store.verify import verify
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ import pytest
 from attack_tools import PY, ROOT, assert_exactly_once_at, case, one_clean_line, run_cli, wait_until
 from attack_tlsfront import TlsFront
 
-from fieldapp import device as device_file
-from fieldapp.spool import Spool
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound.spool import Spool
 from sync.engine import Engine
 from sync.errors import SyncError
 from sync.registration import register

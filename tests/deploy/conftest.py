@@ -26,7 +26,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def it_keys(tmp_path_factory):
     """The IT provisioning key pair: (private key file, public key file)."""
-    from fieldapp import cli_deploy
+    from fieldapp.cli import deploy as cli_deploy
 
     folder = tmp_path_factory.mktemp("it-keys")
     cli_deploy.write_keypair(folder / "it-private.json", folder / "it-public.json")
@@ -58,7 +58,7 @@ def frozen(tmp_path_factory) -> Frozen:
     """Build once per session (or reuse FIELDAPP_FROZEN_OUT, a folder an earlier session built into)."""
     import time
 
-    from fieldapp import cli_deploy
+    from fieldapp.cli import deploy as cli_deploy
 
     reuse = os.environ.get("FIELDAPP_FROZEN_OUT")
     if reuse and (Path(reuse) / "bundle" / "fieldapp" / "fieldapp").exists():

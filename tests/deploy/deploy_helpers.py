@@ -75,7 +75,7 @@ def registry_keys(registry) -> tuple[str, str]:
 
 
 def write_signed(path: Path, doc: dict, private_key_file: Path) -> Path:
-    from fieldapp import cli_deploy
+    from fieldapp.cli import deploy as cli_deploy
 
     unsigned = path.with_suffix(".unsigned.json")
     unsigned.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
@@ -95,9 +95,9 @@ def copy_sample(version: int, target: Path) -> dict:
 def queue_items(data_dir: Path, n: int) -> dict:
     """Put ``n`` sealed synthetic records into the spool (as a registered laptop would have); returns
     {record_id: sealed JSON} as stored."""
-    from fieldapp import wire
-    from fieldapp.spool import Spool
-    from fieldapp.synthetic import make_records
+    from fieldapp.outbound import wire
+    from fieldapp.outbound.spool import Spool
+    from fieldapp.domain.synthetic import make_records
 
     keys = wire.new_registry_keys()
     seal_public = keys["seal_public"]
@@ -125,9 +125,9 @@ def spool_snapshot(data_dir: Path) -> dict:
 
 def schema_of(data_dir: Path, user: str, password: str) -> int:
     """The schema version of the database file, read with the key from ``user``'s slot (no migration)."""
-    from fieldapp import migrations
-    from fieldapp.dbapi import open_encrypted
-    from fieldapp.keyslots import SlotFile
+    from fieldapp.store import migrations
+    from fieldapp.store.dbapi import open_encrypted
+    from fieldapp.store.keyslots import SlotFile
 
     key = SlotFile.load(Path(data_dir) / "keyslots.json").unlock(user, password)
     conn = open_encrypted(str(Path(data_dir) / "fieldapp.db"), key)

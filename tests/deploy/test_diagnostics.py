@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from deploy_helpers import OUTREACH_PASSWORD, PASSWORD, Runner
-from fieldapp import logs, paths
-from fieldapp.synthetic import make_records
+from fieldapp.base import logs, paths
+from fieldapp.domain.synthetic import make_records
 from planted import needles_of, scan
 
 

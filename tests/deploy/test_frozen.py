@@ -17,8 +17,8 @@ import pytest
 
 from deploy_helpers import (OUTREACH_PASSWORD, PASSWORD, SAMPLE_PASSWORDS, SAMPLES, Runner, copy_sample, payload,
                             queue_items, registry_keys, schema_of, spool_snapshot, write_signed)
-from fieldapp import migrations
-from fieldapp.synthetic import make_records
+from fieldapp.store import migrations
+from fieldapp.domain.synthetic import make_records
 from planted import needles_of, scan
 
 pytestmark = pytest.mark.frozen
@@ -127,7 +127,7 @@ def test_tampered_or_foreign_provisioning_is_refused(frozen, tmp_path):
     run = Runner(tmp_path / "data", tmp_path / "logs", exe=frozen.exe)
     out = run("provision", tampered, password=None)
     assert out.returncode == 1 and out.stderr.count("\n") == 1 and "changed after it was signed" in out.stderr
-    from fieldapp import cli_deploy
+    from fieldapp.cli import deploy as cli_deploy
 
     cli_deploy.write_keypair(tmp_path / "rogue-priv.json", tmp_path / "rogue-pub.json")
     rogue = write_signed(tmp_path / "rogue.json", payload("https://evil.example", seal, sign), tmp_path / "rogue-priv.json")

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from deploy_helpers import PASSWORD, Runner, payload, write_signed
-from fieldapp import cli_deploy, provisioning
-from fieldapp.provisioning import ProvisioningError
+from fieldapp.cli import deploy as cli_deploy
+from fieldapp.deploy import provisioning
+from fieldapp.deploy.provisioning import ProvisioningError
 
 SEAL = base64.b64encode(bytes(range(32))).decode()
 SIGN = base64.b64encode(bytes(range(32, 64))).decode()
@@ -103,7 +104,7 @@ def test_invalid_settings_are_refused_when_signing(tmp_path, it_keys, change, fi
 
 
 def test_apply_writes_settings_owner_only_and_pins_the_signer(tmp_path, it_keys):
-    from fieldapp import config
+    from fieldapp.base import config
 
     ca = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
     doc = payload(URL, SEAL, SIGN)

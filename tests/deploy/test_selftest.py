@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from deploy_helpers import Runner
-from fieldapp import selftest
+from fieldapp.deploy import selftest
 
 
 def test_self_test_passes_offscreen(tmp_path):

@@ -1,4 +1,4 @@
-"""A small device-side test client for the registry, built on ``fieldapp.wire`` and ``requests``.
+"""A small device-side test client for the registry, built on ``fieldapp.outbound.wire`` and ``requests``.
 
 ``Server`` is a running registry process (made by the ``conftest`` fixtures); ``Device``
 enrolls with a one-time code, logs in by signing a nonce and sends sealed batches.
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import requests
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 
 ROOT = Path(__file__).resolve().parents[2]
 KHMER_NAMES = ["សុខ", "ដារា", "ចាន់", "សុភា", "វណ្ណា", "ស្រីនាង", "បូរ៉ា", "គឹមហួរ"]
@@ -28,7 +28,7 @@ _VILLAGE: list[str] = []
 def village_code() -> str:
     """A real village code from the gazetteer (looked up once)."""
     if not _VILLAGE:
-        from fieldapp import geo
+        from fieldapp.domain import geo
 
         _VILLAGE.append(geo.all_units("village")[0].code)
     return _VILLAGE[0]
@@ -39,7 +39,7 @@ def random_nid() -> str:
 
 
 def make_record(record_id: str | None = None, national_id: str | None = "auto", **over) -> dict:
-    """A record that ``fieldapp.validation`` accepts (overrides via keyword arguments)."""
+    """A record that ``fieldapp.domain.validation`` accepts (overrides via keyword arguments)."""
     rec = {"record_id": record_id or str(uuid.uuid4()), "family_name": random.choice(KHMER_NAMES),
            "given_name": random.choice(KHMER_NAMES), "sex": "female", "date_of_birth": "1990-05-01",
            "village_code": village_code(), "occupation": "farmer", "employment_status": "self_employed",

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from registry_test_client import Device, make_record
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 
 
 def statuses(receipt: dict) -> list[str]:

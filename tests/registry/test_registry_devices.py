@@ -9,7 +9,7 @@ import time
 import requests
 from registry_test_client import Device
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 
 
 def enroll(server, code: str, public: bytes | None = None) -> requests.Response:

@@ -11,7 +11,7 @@ import zipfile
 import pytest
 from registry_test_client import Device, make_record
 
-from fieldapp import wire_bundle
+from fieldapp.outbound import bundle as wire_bundle
 
 TABLES = ("records", "people", "rejections", "batches")
 

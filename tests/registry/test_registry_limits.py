@@ -10,7 +10,7 @@ import zlib
 import requests
 from registry_test_client import make_record
 
-from fieldapp import wire
+from fieldapp.outbound import wire
 
 
 def refused(device, body: bytes, **kw) -> tuple[int, str]:

@@ -17,9 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from fieldapp import records, users  # noqa: E402
-from fieldapp.store import Store  # noqa: E402
-from fieldapp.synthetic import make_records  # noqa: E402
+from fieldapp.store import records, users  # noqa: E402
+
+from fieldapp import services
+from fieldapp.store.database import Store  # noqa: E402
+from fieldapp.domain.synthetic import make_records  # noqa: E402
 
 SAMPLE_PASSWORDS = {"sup": "sample supervisor", "ow": "sample outreach"}
 KDF = {"name": "argon2id", "memory_kib": 65536, "iterations": 3, "lanes": 4}
@@ -38,9 +40,9 @@ def main(version: int) -> None:
         ids = records.import_records(ow, recs[:36], today=date(2026, 11, 1))
         records.save_draft(ow, recs[36])
     with store.unlock("sup", SAMPLE_PASSWORDS["sup"]) as sup:
-        records.review(sup, ids[:20], "approve")
-        records.review(sup, ids[20:24], "return", "sample return reason")
-        records.review(sup, ids[24:26], "reject", "sample reject reason")
+        services.review(sup, ids[:20], "approve")
+        services.review(sup, ids[20:24], "return", "sample return reason")
+        services.review(sup, ids[24:26], "reject", "sample reject reason")
         assert sup.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == version
         sup.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for extra in ("lockout.json", "logs"):

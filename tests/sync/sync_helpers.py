@@ -1,6 +1,6 @@
 """Helpers for sync tests: a real registry subprocess on loopback, sealed synthetic records, checks.
 
-No HTTP is mocked. Records are synthetic (fieldapp.synthetic) with unique national IDs,
+No HTTP is mocked. Records are synthetic (fieldapp.domain.synthetic) with unique national IDs,
 sealed with ``wire.seal_record`` straight into the spool (no encrypted store needed).
 """
 
@@ -60,7 +60,7 @@ def store_states(data_dir, password: str, user: str = "sup") -> dict:
 
 def write_people(path: Path, n: int, seed: int) -> Path:
     """``n`` synthetic records as JSON Lines, with national IDs unique to ``seed``."""
-    from fieldapp.synthetic import make_records
+    from fieldapp.domain.synthetic import make_records
 
     recs = make_records(n, seed=seed)
     for i, r in enumerate(recs):
@@ -136,8 +136,8 @@ class Registry:
 
 def make_sealed(dev, n: int, seed: int = 1, invalid: tuple[int, ...] = ()) -> list[dict]:
     """``n`` spool items for ``dev``; the records at ``invalid`` indices fail registry validation."""
-    from fieldapp import wire
-    from fieldapp.synthetic import make_records
+    from fieldapp.outbound import wire
+    from fieldapp.domain.synthetic import make_records
 
     today = date.today().isoformat()
     out = []
@@ -153,8 +153,8 @@ def make_sealed(dev, n: int, seed: int = 1, invalid: tuple[int, ...] = ()) -> li
 
 
 def fill_spool(data_dir, n: int, seed: int = 1, invalid: tuple[int, ...] = ()) -> list[str]:
-    from fieldapp import device
-    from fieldapp.spool import Spool
+    from fieldapp.outbound import device
+    from fieldapp.outbound.spool import Spool
 
     items = make_sealed(device.load(data_dir), n, seed, invalid)
     with Spool(data_dir) as spool:
@@ -178,7 +178,7 @@ def assert_exactly_once(registry: Registry, record_ids) -> None:
 
 
 def assert_all_state(data_dir, record_ids, states=("synced", "registered")) -> None:
-    from fieldapp.spool import Spool
+    from fieldapp.outbound.spool import Spool
 
     with Spool(data_dir) as spool:
         st = spool.states(record_ids)

@@ -8,7 +8,7 @@ import subprocess
 
 from sync_helpers import PY, REPO, assert_all_state, env, fill_spool, run_fieldapp, write_people
 
-from fieldapp import device as device_file
+from fieldapp.outbound import device as device_file
 
 
 fieldapp = run_fieldapp

@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from clitools import OUTREACH_PASSWORD, Cli, write_jsonl  # noqa: E402
-from fieldapp.synthetic import make_records  # noqa: E402
+from fieldapp.domain.synthetic import make_records  # noqa: E402
 
 
 def laptop(tmp_path, name, registry, records_file) -> Cli:

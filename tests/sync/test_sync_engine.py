@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sync_helpers import assert_all_state, assert_exactly_once, fast_config, fill_spool
 
-from fieldapp import device as device_file
-from fieldapp.spool import Spool
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound.spool import Spool
 from sync.engine import Engine
 from sync.errors import SyncError
 from sync.registration import register

@@ -9,7 +9,7 @@ import time
 
 from sync_helpers import PY, REPO, assert_all_state, assert_exactly_once, env, fast_config, fill_spool
 
-from fieldapp.spool import Spool
+from fieldapp.outbound.spool import Spool
 from sync.engine import Engine
 
 

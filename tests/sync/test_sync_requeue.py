@@ -13,9 +13,9 @@ import time
 
 from sync_helpers import assert_exactly_once, run_fieldapp, store_states, write_people
 
-from fieldapp.spool import Spool
-from fieldapp.store import Store
-from fieldapp import audit
+from fieldapp.outbound.spool import Spool
+from fieldapp.store.database import Store
+from fieldapp.store import audit
 
 PW, OW_PW = "correct horse battery 9", "outreach pass 1"
 

@@ -10,8 +10,8 @@ import time
 import pytest
 from sync_helpers import assert_all_state, assert_exactly_once, fast_config, fill_spool
 
-from fieldapp import device as device_file
-from fieldapp.spool import Spool
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound.spool import Spool
 from sync.bundle import write_bundle
 from sync.engine import Engine
 from sync.service import SyncService

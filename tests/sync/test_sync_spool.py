@@ -9,9 +9,9 @@ import threading
 
 import pytest
 
-from fieldapp import device as device_file
-from fieldapp import wire
-from fieldapp.spool import Spool, SpoolError
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound import wire
+from fieldapp.outbound.spool import Spool, SpoolError
 from sync import batching
 
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from sync_helpers import PY, REPO, Registry, env, fill_spool
 
-from fieldapp import device as device_file
+from fieldapp.outbound import device as device_file
 from sync.engine import Engine
 from sync.errors import SyncError
 from sync.registration import register

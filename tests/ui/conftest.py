@@ -32,15 +32,16 @@ def ui_app(qapp):
 
 
 def _make_store(path, with_records: int = 0):
-    from fieldapp import records, users
-    from fieldapp.store import Store
-    from fieldapp.synthetic import make_records
+    from fieldapp.store import records, users
+    from fieldapp import services
+    from fieldapp.store.database import Store
+    from fieldapp.domain.synthetic import make_records
 
     with Store(path).create(SUPERVISOR, PASSWORD, "Supervisor Sok") as session:
         users.add_user(session, OUTREACH, OUTREACH_PASSWORD, "outreach", "Outreach Dara")
         if with_records:
             ids = records.import_records(session, make_records(with_records, seed=7))
-            records.review(session, ids[: with_records // 3], "approve", None)
+            services.review(session, ids[: with_records // 3], "approve", None)
     return path
 
 
@@ -73,7 +74,7 @@ class Harness:
     """The app's main window on a data folder, plus helpers that wait on the worker."""
 
     def __init__(self, qtbot, data_dir, demo=None):
-        from fieldapp import i18n
+        from fieldapp.base import i18n
         from ui.app import build
 
         i18n.set_language("en")
@@ -108,7 +109,7 @@ class Harness:
         return self.screen(screen_id)
 
     def close(self) -> None:
-        from fieldapp import i18n
+        from fieldapp.base import i18n
         from ui.app import shutdown
 
         shutdown(self.ctx, self.window)

@@ -17,9 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from fieldapp import i18n, records, users  # noqa: E402
-from fieldapp.store import Store  # noqa: E402
-from fieldapp.synthetic import make_records  # noqa: E402
+from fieldapp.base import i18n
+from fieldapp.store import records, users  # noqa: E402
+from fieldapp import services
+from fieldapp.store.database import Store  # noqa: E402
+from fieldapp.domain.synthetic import make_records  # noqa: E402
 
 #: Offscreen-platform limitations (popups cannot raise or grab the keyboard there): not the app's warnings.
 OFFSCREEN_NOISE = ("This plugin does not support raise", "This plugin does not support grabbing",
@@ -123,7 +125,7 @@ def store_records(data_dir: Path, items: list[dict], user: str = OW, approve: bo
     if approve:
         session = open_session(data_dir, SUP)
         try:
-            records.review(session, ids, "approve")
+            services.review(session, ids, "approve")
         finally:
             session.close()
     return ids
@@ -142,7 +144,7 @@ def states(data_dir: Path, ids=None) -> dict:
 
 def insert_bulk(data_dir: Path, n: int, user: str = OW) -> None:
     """``n`` records inserted directly with SQL in one transaction (as bench/bench_store.py does)."""
-    from fieldapp.validation import validate_record
+    from fieldapp.domain.validation import validate_record
 
     session = open_session(data_dir, SUP)
     template = [validate_record(r)[0] for r in make_records(200, seed=7)]

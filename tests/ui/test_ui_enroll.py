@@ -5,8 +5,8 @@ from __future__ import annotations
 from helpers_forms import (OW, SUP, WAIT_MS, choose, close_ctx, contexts, offscreen_ok, person, pick_unit,  # noqa: F401
                            show_widget, states, store_records, type_cell, type_into, wait_idle)
 
-from fieldapp import geo
-from fieldapp.i18n import tr
+from fieldapp.domain import geo
+from fieldapp.base.i18n import tr
 from ui.qt import Qt
 from ui.screens.enroll import EnrollScreen
 
@@ -192,7 +192,7 @@ def test_duplicate_of_another_workers_record_shows_no_detail(qtbot, store_dir, c
 def test_dates_can_be_picked_from_a_calendar_in_the_ui_language(qtbot, store_dir, contexts):
     from datetime import date
 
-    from fieldapp import i18n
+    from fieldapp.base import i18n
     from ui.qt import QtWidgets
 
     ctx = contexts(store_dir, OW)

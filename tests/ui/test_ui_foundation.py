@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from ui_consts import PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
-from fieldapp import config as app_config
-from fieldapp.errors import FieldappError
+from fieldapp.base import config as app_config
+from fieldapp.base.errors import FieldappError
 from ui.qt import QComboBox, QLineEdit, QtWidgets, QWidget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ def ctx(ui_app, tmp_path):
     context = AppContext(tmp_path / "data")
     yield context
     context.worker.stop()
-    from fieldapp import i18n
+    from fieldapp.base import i18n
 
     i18n.set_language("en")
 
@@ -165,8 +165,8 @@ def test_context_language_and_digits(ctx):
 
 
 def test_error_text_never_shows_raw_exceptions(ctx):
-    from fieldapp.records import ValidationFailed
-    from fieldapp.validation import validate_record
+    from fieldapp.store.records import ValidationFailed
+    from fieldapp.domain.validation import validate_record
     from ui.screens.base import error_text
 
     assert error_text(ctx, FieldappError("core.user.exists")) == "This user exists already."
@@ -237,7 +237,7 @@ def test_chart_paints_with_and_without_data(ctx, qtbot):
 
 # -------------------------------------------------------------------- structure
 def test_screens_are_listed_in_order_with_shortcuts():
-    from fieldapp.i18n import has_message
+    from fieldapp.base.i18n import has_message
     from ui.screens import SCREEN_CLASSES, SCREENS, Screen
 
     assert [s for s, _c in SCREENS] == ["home", "enroll", "records", "review", "sync", "users", "settings"]

@@ -6,10 +6,10 @@ from datetime import date
 
 from ui_consts import OUTREACH, OUTREACH_PASSWORD, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
-from fieldapp import config as app_config
-from fieldapp import i18n
-from fieldapp.errors import AuthError
-from fieldapp.store import Store
+from fieldapp.base import config as app_config
+from fieldapp.base import i18n
+from fieldapp.base.errors import AuthError
+from fieldapp.store.database import Store
 from ui.qt import Qt
 
 
@@ -113,8 +113,8 @@ def test_settings_idle_minutes_accept_khmer_digits_and_apply_at_once(harness, qt
 
 
 def test_settings_show_the_registered_device(harness, qtbot):
-    from fieldapp import device as device_file
-    from fieldapp import wire
+    from fieldapp.outbound import device as device_file
+    from fieldapp.outbound import wire
 
     priv, pub = wire.new_device_keys()
     keys = wire.new_registry_keys()
@@ -237,7 +237,7 @@ def test_dates_are_shown_in_the_local_form(harness):
 
 
 def test_supervisor_backs_up_from_settings_and_the_backup_restores(harness, qtbot, tmp_path):
-    from fieldapp import backup
+    from fieldapp.store import backup
 
     h = harness
     h.login()

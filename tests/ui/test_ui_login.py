@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ui_consts import OUTREACH, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
-from fieldapp import config as app_config
-from fieldapp.lockout import FREE_ATTEMPTS
-from fieldapp.store import Store
+from fieldapp.base import config as app_config
+from fieldapp.store.lockout import FREE_ATTEMPTS
+from fieldapp.store.database import Store
 from ui.qt import Qt
 from ui.worker import NotUnlocked
 
@@ -51,7 +51,7 @@ def _signed_provisioning_file(tmp_path, **changes):
     import base64
     import secrets
 
-    from fieldapp import provisioning
+    from fieldapp.deploy import provisioning
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -70,7 +70,7 @@ def _signed_provisioning_file(tmp_path, **changes):
 
 def test_first_run_applies_a_provisioning_file_then_creates_the_supervisor(make_harness, tmp_path, qtbot,
                                                                           monkeypatch):
-    from fieldapp import provisioning
+    from fieldapp.deploy import provisioning
 
     path, trusted = _signed_provisioning_file(tmp_path)
     data_dir = tmp_path / "fresh"
@@ -131,8 +131,8 @@ def test_wrong_password_then_lockout_delay_is_shown(harness, qtbot):
 
 
 def test_lockout_seconds_from_the_core_are_shown(harness, qtbot, monkeypatch):
-    from fieldapp import lockout
-    from fieldapp.errors import LockedOut
+    from fieldapp.store import lockout
+    from fieldapp.base.errors import LockedOut
 
     def locked(data_dir, user):
         raise LockedOut(75)
@@ -230,7 +230,7 @@ def test_ctrl_q_quits(harness, qtbot):
 
 
 def test_first_run_never_replaces_a_store_whose_key_slots_were_lost(make_harness, tmp_path, qtbot):
-    from fieldapp.keyslots import b64d, generate_recovery_keypair
+    from fieldapp.store.keyslots import b64d, generate_recovery_keypair
 
     data_dir = tmp_path / "lost"
     _private, public = generate_recovery_keypair()
@@ -253,8 +253,8 @@ def test_first_run_never_replaces_a_store_whose_key_slots_were_lost(make_harness
 
 
 def test_a_replacement_laptop_restores_a_backup_at_first_run(make_harness, tmp_path, qtbot):
-    from fieldapp import backup, records
-    from fieldapp.synthetic import make_records
+    from fieldapp.store import backup, records
+    from fieldapp.domain.synthetic import make_records
 
     old = tmp_path / "old"
     with Store(old).create(SUPERVISOR, PASSWORD) as session:

@@ -3,7 +3,7 @@ then the outreach worker finds the returned record first, with the reason, fixes
 
 from __future__ import annotations
 
-from fieldapp import i18n
+from fieldapp.base import i18n
 
 from helpers_forms import (OW, PASSWORDS, SUP, WAIT_MS, choose, offscreen_ok, person, states, store_records,
                            type_into)

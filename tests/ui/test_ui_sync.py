@@ -10,7 +10,7 @@ import pytest
 from helpers_forms import (SUP, WAIT_MS, contexts, offscreen_ok, open_session, show_widget, states,  # noqa: F401
                            store_records, type_into)
 
-from fieldapp.synthetic import make_records
+from fieldapp.domain.synthetic import make_records
 from ui.qt import Qt
 from ui.screens.sync_screen import SyncScreen
 
@@ -84,8 +84,8 @@ def test_register_then_sync_until_registered(qtbot, store_dir, contexts, registr
 
 @offscreen_ok
 def test_supervisor_sends_quarantined_records_again(qtbot, store_dir, contexts, registry):
-    from fieldapp import outbox
-    from fieldapp.spool import Spool
+    from fieldapp.outbound import outbox
+    from fieldapp.outbound.spool import Spool
     from sync.registration import register
     from sync.service import SyncService
 
@@ -136,7 +136,7 @@ def test_outreach_workers_cannot_requeue(qtbot, store_dir, contexts):
 
 @offscreen_ok
 def test_the_screen_opens_with_the_spools_recent_batches(qtbot, store_dir, contexts, registry):
-    from fieldapp import i18n
+    from fieldapp.base import i18n
     from sync.registration import register
     from sync.service import SyncService
 

@@ -12,7 +12,7 @@ import re
 import pytest
 from ui_consts import PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
-from fieldapp import i18n
+from fieldapp.base import i18n
 from ui.qt import QAbstractItemView, QComboBox, QGroupBox, QLabel, QLineEdit, QListWidget, Qt, QtWidgets, QWidget
 
 QAbstractButton = QtWidgets.QAbstractButton

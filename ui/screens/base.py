@@ -12,7 +12,7 @@ log = logging.getLogger("fieldapp.ui")
 def error_text(ctx, exc) -> str:
     """A translated one-line message for an error from the worker (never the raw exception text)."""
     problems = getattr(exc, "problems", None)
-    if problems is not None:  # fieldapp.records.ValidationFailed
+    if problems is not None:  # fieldapp.store.records.ValidationFailed
         return "\n".join(p.message(ctx.lang) for p in problems) or ctx.tr("ui.error.unexpected")
     message = getattr(exc, "message", None)
     if callable(message) and getattr(exc, "msg_id", None):

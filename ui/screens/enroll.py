@@ -1,6 +1,6 @@
 """Enrollment form: a worker and their dependents, checked as you type, saved as a draft as you go.
 
-Rules are in ``fieldapp.validation`` (pure: run here, debounced); every store call goes through the
+Rules are in ``fieldapp.domain.validation`` (pure: run here, debounced); every store call goes through the
 DB worker. A draft is saved a moment after each change, durably: it survives a crash or a power cut.
 """
 
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from fieldapp import reasons, records
-from fieldapp.validation import validate_record
+from fieldapp.domain import reasons
+from fieldapp.store import records
+from fieldapp.domain.validation import validate_record
 from ui.qt import (QCheckBox, QComboBox, QEvent, QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel,
                    QLineEdit, QPushButton, QScrollArea, QShortcut, Qt, QTimer, QtWidgets, QVBoxLayout, QWidget,
                    Signal)
@@ -253,7 +254,7 @@ class EnrollScreen(FormValues, Screen):
 
     def _office_commune(self) -> str | None:
         """The office's commune from IT's provisioning file (read from a small local file, no database)."""
-        from fieldapp import provisioning
+        from fieldapp.deploy import provisioning
 
         try:
             return provisioning.default_address(self.ctx.data_dir).get("commune")

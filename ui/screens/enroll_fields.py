@@ -1,15 +1,15 @@
 """The enrollment form's fields: which there are, in what order, and how they map to record JSON.
 
 ``FormValues`` is mixed into ``EnrollScreen``: ``collect`` reads the widgets into a record, ``fill`` writes one
-into them; neither holds a rule (those are in ``fieldapp.validation``).
+into them; neither holds a rule (those are in ``fieldapp.domain.validation``).
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from fieldapp.khmer import to_ascii_digits
-from fieldapp.occupations import choices
+from fieldapp.domain.khmer import to_ascii_digits
+from fieldapp.domain.occupations import choices
 from ui.qt import QComboBox
 
 TEXT_FIELDS = ("family_name", "given_name", "family_name_latin", "given_name_latin", "date_of_birth", "national_id",

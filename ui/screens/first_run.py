@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fieldapp import backup, provisioning
-from fieldapp.users import MIN_PASSWORD
+from fieldapp.store import backup
+from fieldapp.deploy import provisioning
+from fieldapp.store.users import MIN_PASSWORD
 from ui.qt import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                    QPushButton, Qt, QVBoxLayout, QWidget, Signal)
 from ui.screens.base import Screen
@@ -13,7 +14,7 @@ from ui.screens.login import heading, language_combo
 
 
 def apply_provisioning(data_dir, path) -> dict:
-    """Worker job: verify and apply IT's signed provisioning file (``fieldapp.provisioning.apply``)."""
+    """Worker job: verify and apply IT's signed provisioning file (``fieldapp.deploy.provisioning.apply``)."""
     return provisioning.apply(data_dir, path)
 
 

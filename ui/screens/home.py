@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fieldapp import device as device_file
-from fieldapp import records, search
-from fieldapp.records import STATES
-from fieldapp.spool import Spool
+from fieldapp.outbound import device as device_file
+from fieldapp.store import records, search
+from fieldapp.store.records import STATES
+from fieldapp.outbound.spool import Spool
 from ui.qt import QFont, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QTimer, QVBoxLayout
 from ui.screens.base import Screen
 from ui.widgets.chart import DailyChart

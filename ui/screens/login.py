@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from fieldapp import lockout
-from fieldapp.errors import AuthError, LockedOut
-from fieldapp.store import Store
+from fieldapp.store import lockout
+from fieldapp.base.errors import AuthError, LockedOut
+from fieldapp.store.database import Store
 from ui.qt import (QComboBox, QFont, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, Qt, QTimer,
                    QVBoxLayout, QWidget, Signal)
 from ui.screens.base import Screen

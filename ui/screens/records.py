@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from fieldapp.khmer import to_ascii_digits
-from fieldapp.records import EDITABLE, STATES
+from fieldapp.domain.khmer import to_ascii_digits
+from fieldapp.store.records import EDITABLE, STATES
 from ui.models import RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QEvent, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QShortcut,
                    Qt, QTimer, QtWidgets, QVBoxLayout)

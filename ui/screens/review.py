@@ -7,9 +7,13 @@ core enforces who may review and which reasons are required (``records.review``)
 
 from __future__ import annotations
 
-from fieldapp import audit, outbox, reasons, records
-from fieldapp.reasons import REVIEW_REASONS
-from fieldapp.validation import field_label
+from fieldapp.store import audit, records
+
+from fieldapp import services
+from fieldapp.outbound import outbox
+from fieldapp.domain import reasons
+from fieldapp.domain.reasons import REVIEW_REASONS
+from fieldapp.domain.validation import field_label
 from ui.models import RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QLineEdit,
                    QPushButton, QShortcut, Qt, QtWidgets, QVBoxLayout, QWidget)
@@ -34,7 +38,7 @@ def load_review(session, record_id: str) -> dict:
 
 def review_and_publish(session, record_ids: list[str], action: str, reason: str | None) -> tuple[str, list[str]]:
     """Worker job: review, then hand approved records sealed in the outbox to the sync spool."""
-    done = records.review(session, record_ids, action, reason)
+    done = services.review(session, record_ids, action, reason)
     if action == "approve":
         outbox.refresh(session)
     return action, done
@@ -207,7 +211,7 @@ class ReviewScreen(Screen):
 
     # ------------------------------------------------------------------ actions
     def reason_value(self) -> str | None:
-        """Stored as code + text, so each reader sees the code in their own language (``fieldapp.reasons``)."""
+        """Stored as code + text, so each reader sees the code in their own language (``fieldapp.domain.reasons``)."""
         return reasons.compose(self.reason.currentData() or None, self.reason_text.text())
 
     def act(self, action: str) -> None:

@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 import fieldapp
-from fieldapp import backup
-from fieldapp import config as app_config
-from fieldapp import device as device_file
+from fieldapp.store import backup
+from fieldapp.base import config as app_config
+from fieldapp.outbound import device as device_file
 from ui.qt import (QFileDialog, QFormLayout, QGroupBox, QKeySequence, QLabel, QPushButton, QShortcut, QVBoxLayout, Qt,
                    Signal)
 from ui.screens.base import Screen
@@ -62,7 +62,7 @@ class SettingsScreen(Screen):
         form.addRow(self.folder_label, self.folder)
         layout.addWidget(self.general)
 
-        self.backup_box = QGroupBox(self)  # supervisors: the whole store to a USB stick (fieldapp.backup)
+        self.backup_box = QGroupBox(self)  # supervisors: the whole store to a USB stick (fieldapp.store.backup)
         backup_layout = QVBoxLayout(self.backup_box)
         self.backup_info = QLabel(self.backup_box)
         self.backup_info.setWordWrap(True)

@@ -13,10 +13,12 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from fieldapp import device as device_file
-from fieldapp import outbox, reasons, search
-from fieldapp.khmer import to_ascii_digits
-from fieldapp.spool import Spool
+from fieldapp.outbound import device as device_file
+from fieldapp.outbound import outbox
+from fieldapp.domain import reasons
+from fieldapp.store import search
+from fieldapp.domain.khmer import to_ascii_digits
+from fieldapp.outbound.spool import Spool
 from ui.models import slim
 from ui.qt import (QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QListWidget, QPushButton,
                    QShortcut, Qt, QTimer, QtWidgets, QVBoxLayout)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fieldapp import users as core_users
-from fieldapp.store import ROLES
+from fieldapp.store import users as core_users
+from fieldapp.store.database import ROLES
 from ui.qt import (QAbstractItemView, QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton,
                    QTableWidget, QTableWidgetItem, QVBoxLayout, Qt)
 from ui.screens.base import Screen

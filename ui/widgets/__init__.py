@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fieldapp.khmer import to_ascii_digits
+from fieldapp.domain.khmer import to_ascii_digits
 from ui.qt import QSpinBox, QtGui
 
 

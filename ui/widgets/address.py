@@ -1,6 +1,6 @@
 """Address pickers: province, district, commune and village, filtering as you type in Khmer or Latin.
 
-Each picker is a line edit with a completion list filled from ``fieldapp.geo``
+Each picker is a line edit with a completion list filled from ``fieldapp.domain.geo``
 (``search`` for typed text - Khmer match keys, so zero-width spaces and variant
 spellings do not matter - and ``children`` for the full list under the parent).
 Picking a lower unit fills its parents; picking a parent clears children that do
@@ -10,7 +10,7 @@ warmed once on the worker thread so the first keystroke does not stall.
 
 from __future__ import annotations
 
-from fieldapp import geo
+from fieldapp.domain import geo
 from ui.qt import QFormLayout, QLineEdit, Qt, QtCore, QtGui, QtWidgets, QWidget, Signal
 from ui.widgets.problems import ProblemLabel
 

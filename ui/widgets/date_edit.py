@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from fieldapp.khmer import to_ascii_digits
+from fieldapp.domain.khmer import to_ascii_digits
 from ui.qt import QAction, QEvent, QLineEdit, Qt, QtCore, QtWidgets, Signal
 
 _LOCALES = {"km": (QtCore.QLocale.Language.Khmer, QtCore.QLocale.Country.Cambodia),

@@ -1,7 +1,7 @@
 """The dependents of a worker in an editable table (add and remove rows from the keyboard).
 
 Text cells are edited in place; relationship and sex are picked from the code
-lists of ``fieldapp.occupations`` (code in the item's user role, label shown);
+lists of ``fieldapp.domain.occupations`` (code in the item's user role, label shown);
 "disability or chronic illness" is a check box (Space toggles it). Problems
 with ``dependents[i].<field>`` paths are shown on the cell itself (tooltip and
 colour) and listed under the table, in the current language.
@@ -9,8 +9,8 @@ colour) and listed under the table, in the current language.
 
 from __future__ import annotations
 
-from fieldapp.khmer import to_ascii_digits
-from fieldapp.occupations import choice_label, choices
+from fieldapp.domain.khmer import to_ascii_digits
+from fieldapp.domain.occupations import choice_label, choices
 from ui.qt import (QAbstractItemView, QColor, QComboBox, QHBoxLayout, QKeySequence, QPushButton, QShortcut,
                    QTableWidget, QTableWidgetItem, Qt, QtWidgets, QVBoxLayout, QWidget, Signal)
 from ui.widgets.problems import ProblemLabel, split_path

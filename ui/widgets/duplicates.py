@@ -8,9 +8,9 @@ outreach worker no differences at all (``visible`` false): one line says the sup
 
 from __future__ import annotations
 
-from fieldapp import geo
-from fieldapp.occupations import choice_label
-from fieldapp.validation import field_label
+from fieldapp.domain import geo
+from fieldapp.domain.occupations import choice_label
+from fieldapp.domain.validation import field_label
 from ui.qt import QDialog, QDialogButtonBox, QKeySequence, QLabel, Qt, QtWidgets, QVBoxLayout
 from ui.widgets.address import unit_text
 

@@ -1,6 +1,6 @@
 """Inline problem display: a small message beside a field, and the mapping of problem paths to fields.
 
-The rules themselves live in ``fieldapp.validation``; this module only shows the
+The rules themselves live in ``fieldapp.domain.validation``; this module only shows the
 ``Problem`` objects it returns, in the current language, next to the widget a
 path names (``"phone"``, ``"consent.method"``, ``"dependents[1].date_of_birth"``).
 """

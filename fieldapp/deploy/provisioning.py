@@ -1,0 +1,391 @@
+"""IT provisioning: one signed JSON file points a laptop at the right registry with the right keys.
+
+IT signs the document (docs/deploy.md) with the IT provisioning key (Ed25519: ``provision-keygen``,
+``provision-sign``). The signed file has one exact form (``serialize``): a laptop refuses it if any byte differs
+from that form, if the signature (over everything but its own value) does not verify, if the signer is not trusted
+(the key bundled in the build under ``fieldapp/trust/``, a ``--trusted-key``, or the signer of the file applied
+before), or if it is older than the file applied before. Applying writes the language and idle lock to the desktop
+settings, the signed file to ``provisioning.json`` and the CA to ``provisioned-ca.pem`` (atomically, 0600; nothing
+in them is secret), and the recovery public key into the store's recovery slot when a supervisor unlocks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import logging
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from fieldapp.base import fsutil
+from fieldapp.base.errors import FieldappError
+
+log = logging.getLogger(__name__)
+FORMAT, SIGNED_FORMAT, APPLIED_FORMAT, VERSION = ("fieldapp-provisioning", "fieldapp-provisioning-signed",
+                                                  "fieldapp-provisioning-applied", 1)
+APPLIED_FILE, CA_FILE = "provisioning.json", "provisioned-ca.pem"
+KEY_TYPES = {"private": "fieldapp-provisioning-private-key", "public": "fieldapp-provisioning-public-key"}
+TRUST_DIR = Path(__file__).resolve().parents[1] / "trust"
+_CONTEXT = b"fieldapp provisioning v1\x00"
+_TOP = {"format", "version", "label", "issued_at", "registry", "recovery_public_key", "defaults", "language",
+        "idle_minutes", "sync"}
+_REGISTRY = {"url", "ca_pem", "pins", "seal_public_key", "sign_public_key"}
+_LOOPBACK = re.compile(r"^http://(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?(?:/.*)?$")
+
+
+class ProvisioningError(FieldappError):
+    """A provisioning file was refused (the message says why, in one line, never with key material)."""
+
+
+# -- encoding -------------------------------------------------------------------------------------------------------
+def _b64d(text, size: int | None = None) -> bytes:
+    try:
+        raw = base64.b64decode(str(text).encode("ascii"), validate=True)
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise ValueError("not base64") from None
+    if size is not None and len(raw) != size:
+        raise ValueError("wrong length")
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("not canonical base64")  # unused bits set: the same bytes, another text
+    return raw
+
+
+def _b64e(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def canonical(obj) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def serialize(doc) -> bytes:
+    """The one exact form of a signed file (and of the unsigned template ``provision-sign`` reads)."""
+    return (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def fingerprint(public_raw: bytes) -> str:
+    return hashlib.sha256(public_raw).hexdigest()[:32]
+
+
+# -- IT keys ----------------------------------------------------------------------------------------------------------
+def load_key(path, kind: str) -> bytes:
+    """The raw 32-byte key from a key file of ``kind`` (``public`` or ``private``)."""
+    try:
+        doc = json.loads(Path(path).read_bytes().decode("utf-8"))
+        if doc.get("type") != KEY_TYPES[kind]:
+            raise ValueError("wrong type")
+        return _b64d(doc["key"], 32)
+    except (OSError, ValueError, KeyError, AttributeError, UnicodeDecodeError):
+        raise ProvisioningError("deploy.key.bad_file", path=str(path)) from None
+
+
+# -- the payload ------------------------------------------------------------------------------------------------------
+def _bad(field: str) -> ProvisioningError:
+    return ProvisioningError("deploy.provision.invalid", field=field)
+
+
+def _is_key(text, size: int) -> bool:
+    try:
+        _b64d(text, size)
+        return True
+    except ValueError:
+        return False
+
+
+def _int_in(value, low: int, high: int) -> bool:
+    """None, or an int (not a bool) in [low, high]."""
+    return value is None or (type(value) is int and low <= value <= high)
+
+
+def validate(payload) -> dict:
+    """``payload`` if every setting is valid, else ``ProvisioningError`` naming the first bad field."""
+    from fieldapp.domain import geo
+    from fieldapp.base.config import MAX_IDLE_MINUTES, MIN_IDLE_MINUTES
+    from fieldapp.base.i18n import LANGUAGES
+
+    def need(ok, field: str) -> None:
+        if not ok:
+            raise _bad(field)
+
+    need(isinstance(payload, dict) and payload.get("format") == FORMAT and payload.get("version") == VERSION, "format")
+    for key in sorted(set(payload) - _TOP):
+        raise _bad(key)
+    need(isinstance(payload.get("issued_at"), str) and _when(payload["issued_at"]) > _when(""), "issued_at")
+    reg = payload.get("registry")
+    need(isinstance(reg, dict) and not set(reg) - _REGISTRY, "registry")
+    url = reg.get("url")
+    need(isinstance(url, str) and " " not in url and (url.startswith("https://") or _LOOPBACK.match(url)),
+         "registry.url")
+    ca = reg.get("ca_pem")
+    need(ca is None or (isinstance(ca, str) and "-----BEGIN CERTIFICATE-----" in ca), "registry.ca_pem")
+    for field in ("seal_public_key", "sign_public_key"):
+        need(_is_key(reg.get(field), 32), f"registry.{field}")
+    pins = reg.get("pins", [])
+    need(isinstance(pins, list) and all(_is_key(p, 32) for p in pins), "registry.pins")
+    need(payload.get("recovery_public_key") is None or _is_key(payload["recovery_public_key"], 32),
+         "recovery_public_key")
+    defaults = payload.get("defaults", {})
+    need(isinstance(defaults, dict) and not set(defaults) - {"province", "district", "commune"}, "defaults")
+    parent = ""
+    for level in ("province", "district", "commune"):
+        code = defaults.get(level)
+        if code is not None:
+            need(isinstance(code, str) and code.startswith(parent) and getattr(geo, level)(code) is not None,
+                 f"defaults.{level}")
+            parent = code
+    need(payload.get("language") is None or payload["language"] in LANGUAGES, "language")
+    need(_int_in(payload.get("idle_minutes"), MIN_IDLE_MINUTES, MAX_IDLE_MINUTES), "idle_minutes")
+    sync = payload.get("sync", {})
+    need(isinstance(sync, dict) and not set(sync) - {"auto", "interval_minutes"}, "sync")
+    need(isinstance(sync.get("auto", True), bool), "sync.auto")
+    need(_int_in(sync.get("interval_minutes"), 1, 1440), "sync.interval_minutes")
+    return payload
+
+
+# -- signing and verifying ----------------------------------------------------------------------------------------------
+def sign(payload: dict, private_raw: bytes) -> bytes:
+    """The signed file's bytes for ``payload`` (validated first)."""
+    validate(payload)
+    priv = Ed25519PrivateKey.from_private_bytes(private_raw)
+    doc = {"format": SIGNED_FORMAT, "version": VERSION, "payload": payload,
+           "signature": {"alg": "ed25519", "key": fingerprint(priv.public_key().public_bytes_raw())}}
+    doc["signature"]["value"] = _b64e(priv.sign(_message(doc)))
+    return serialize(doc)
+
+
+def _message(doc: dict) -> bytes:
+    """What the signature covers: the whole document but the signature's value."""
+    body = dict(doc, signature={k: v for k, v in doc["signature"].items() if k != "value"})
+    return _CONTEXT + canonical(body)
+
+
+def bundled_keys() -> list[bytes]:
+    """IT public keys shipped inside this build (none in a source checkout)."""
+    keys = []
+    for path in sorted(TRUST_DIR.glob("*.json")) if TRUST_DIR.is_dir() else []:
+        try:
+            keys.append(load_key(path, "public"))
+        except ProvisioningError:
+            log.warning("ignored an unreadable bundled IT key file")
+    return keys
+
+
+def default_trusted_keys(data_dir=None, extra_files=()) -> list[bytes]:
+    """Keys a provisioning file may be signed by: ``extra_files``, the bundled ones, the one already applied here."""
+    keys = [load_key(p, "public") for p in extra_files] + bundled_keys()
+    pinned = _applied_doc(data_dir) if data_dir is not None else None
+    if pinned:
+        try:
+            keys.append(_b64d(pinned.get("trusted_key"), 32))
+        except ValueError:
+            pass
+    return keys
+
+
+def verify_bytes(data: bytes, trusted: list[bytes], path="?") -> tuple[dict, bytes]:
+    """(payload, signer's public key) of a signed file's bytes, or ``ProvisioningError``."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ProvisioningError("deploy.provision.tampered", path=str(path)) from None
+    if not isinstance(doc, dict) or doc.get("format") != SIGNED_FORMAT:
+        raise ProvisioningError("deploy.provision.not_signed", path=str(path))
+    if serialize(doc) != data:
+        raise ProvisioningError("deploy.provision.tampered", path=str(path))
+    if not trusted:
+        raise ProvisioningError("deploy.provision.no_trusted_key", path=str(path))
+    sig, payload = doc.get("signature"), doc.get("payload")
+    if (set(doc) != {"format", "version", "payload", "signature"} or doc["version"] != VERSION
+            or not isinstance(sig, dict) or set(sig) != {"alg", "key", "value"} or sig["alg"] != "ed25519"
+            or not isinstance(payload, dict)):
+        raise ProvisioningError("deploy.provision.tampered", path=str(path))
+    signer = next((k for k in trusted if fingerprint(k) == sig.get("key")), None)
+    if signer is None:
+        raise ProvisioningError("deploy.provision.untrusted", path=str(path))
+    try:
+        Ed25519PublicKey.from_public_bytes(signer).verify(_b64d(sig["value"], 64), _message(doc))
+    except (InvalidSignature, ValueError):
+        raise ProvisioningError("deploy.provision.tampered", path=str(path)) from None
+    return validate(payload), signer
+
+
+def load_verified(path, trusted_keys: list[bytes]) -> dict:
+    """The verified payload of the signed file at ``path``; ``ProvisioningError`` if it is refused."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        raise ProvisioningError("deploy.provision.unreadable", path=str(path)) from None
+    return verify_bytes(data, list(trusted_keys), path)[0]
+
+
+# -- applying -------------------------------------------------------------------------------------------------------------
+def _applied_doc(data_dir) -> dict | None:
+    try:
+        doc = fsutil.read_json(Path(data_dir) / APPLIED_FILE)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("format") == APPLIED_FORMAT else None
+
+
+def applied(data_dir) -> dict | None:
+    """The payload applied to this data folder, or None."""
+    doc = _applied_doc(data_dir)
+    payload = doc.get("signed", {}).get("payload") if doc else None
+    return payload if isinstance(payload, dict) else None
+
+
+def apply(data_dir, path, trusted_keys: list[bytes] | None = None, session=None) -> dict:
+    """Verify the signed file at ``path`` and apply it to ``data_dir``; returns a summary (no secrets).
+
+    ``trusted_keys`` defaults to the bundled keys and the key of the file applied before. With a supervisor's
+    ``session`` the recovery slot is written now; otherwise at the next supervisor unlock (``on_unlock``).
+    """
+    from fieldapp.base import config
+
+    data_dir = Path(data_dir)
+    keys = list(trusted_keys) if trusted_keys is not None else default_trusted_keys(data_dir)
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        raise ProvisioningError("deploy.provision.unreadable", path=str(path)) from None
+    payload, signer = verify_bytes(data, keys, path)
+    before = applied(data_dir)
+    if before and _when(payload["issued_at"]) < _when(before.get("issued_at")):
+        raise ProvisioningError("deploy.provision.older", path=str(path))
+    fsutil.secure_dir(data_dir)
+    reg = payload["registry"]
+    if reg.get("ca_pem"):
+        fsutil.atomic_write(data_dir / CA_FILE, reg["ca_pem"].encode("utf-8"))
+    fsutil.atomic_write_json(data_dir / APPLIED_FILE, {
+        "format": APPLIED_FORMAT, "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sha256": hashlib.sha256(data).hexdigest(), "signed_by": fingerprint(signer), "trusted_key": _b64e(signer),
+        "signed": json.loads(data.decode("utf-8"))})
+    changes = {k: payload[k] for k in ("language", "idle_minutes") if payload.get(k) is not None}
+    if changes:
+        config.update(data_dir, **changes)
+    recovery = "none"
+    if payload.get("recovery_public_key"):
+        if session is not None:
+            on_unlock(session)
+        recovery = "set" if _recovery_matches(data_dir, _b64d(payload["recovery_public_key"], 32)) else "pending"
+    log.info("provisioning applied (signer %s, recovery %s)", fingerprint(signer), recovery)
+    return {"server": reg["url"], "language": payload.get("language"), "idle_minutes": payload.get("idle_minutes"),
+            "recovery": recovery, "device": check_device(data_dir), "signed_by": fingerprint(signer),
+            "label": payload.get("label")}
+
+
+def _when(text) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _recovery_matches(data_dir, public_key: bytes) -> bool:
+    """Does the store's recovery slot already wrap the key to ``public_key``?"""
+    from fieldapp.store.keyslots import SlotFile
+
+    try:
+        slots = SlotFile.load(Path(data_dir) / "keyslots.json")
+    except FieldappError:
+        return False
+    want = hashlib.sha256(public_key).hexdigest()[:32]
+    return any(s.get("type") == "recovery" and s.get("recipient") == want for s in slots.data["slots"])
+
+
+def recovery_public_key(data_dir) -> bytes | None:
+    """The provisioned IT recovery public key (for ``init``), or None."""
+    payload = applied(data_dir)
+    return _b64d(payload["recovery_public_key"], 32) if payload and payload.get("recovery_public_key") else None
+
+
+def on_unlock(session) -> bool | None:
+    """After a supervisor unlocks: write the provisioned recovery key into the recovery slot if it differs.
+    True when written, False when the slot already held it, None when nothing applies (no key, not a supervisor)."""
+    key = recovery_public_key(session.store.data_dir)
+    if key is None or not session.is_supervisor:
+        return None
+    if _recovery_matches(session.store.data_dir, key):
+        return False
+    slots = session.store.slots()
+    with session.write():
+        session.audit.append(session.name, "store.recovery_set")
+        slots.set_recovery(key, session.key)
+        slots.save(session.key)
+    log.info("recovery slot written from provisioning")
+    return True
+
+
+def registry_settings(data_dir) -> dict | None:
+    """Where and how to reach the registry, as provisioned: server_url, ca_file, pins and the registry's keys."""
+    payload = applied(data_dir)
+    if not payload:
+        return None
+    reg = payload["registry"]
+    ca = Path(data_dir) / CA_FILE
+    return {"server_url": reg["url"], "ca_file": str(ca) if reg.get("ca_pem") and ca.exists() else None,
+            "pins": list(reg.get("pins", [])), "seal_public_key": reg["seal_public_key"],
+            "sign_public_key": reg["sign_public_key"]}
+
+
+def sync_policy(data_dir) -> dict:
+    """``{"auto": bool, "interval_minutes": int}``: the provisioned sync policy, else automatic every 15 minutes."""
+    sync = (applied(data_dir) or {}).get("sync", {})
+    return {"auto": sync.get("auto", True), "interval_minutes": sync.get("interval_minutes", 15)}
+
+
+def default_address(data_dir) -> dict:
+    """The provisioned default province, district and commune codes (missing ones are None)."""
+    defaults = (applied(data_dir) or {}).get("defaults", {})
+    return {level: defaults.get(level) for level in ("province", "district", "commune")}
+
+
+def check_device(data_dir) -> str:
+    """``unregistered``, ``unprovisioned``, ``matches`` or ``differs``: is device.json the provisioned registry's?"""
+    from fieldapp.outbound import device as device_file
+
+    try:
+        dev = device_file.load(data_dir)
+    except device_file.DeviceFileError:
+        return "differs"
+    settings = registry_settings(data_dir)
+    if dev is None:
+        return "unregistered"
+    if settings is None:
+        return "unprovisioned"
+    same = (dev.server_url.rstrip("/") == settings["server_url"].rstrip("/")
+            and dev.registry_seal_public_key == settings["seal_public_key"]
+            and dev.registry_sign_public_key == settings["sign_public_key"])
+    return "matches" if same else "differs"
+
+
+def apply_machine_file(data_dir, path=None) -> str | None:
+    """At start-up: apply the machine-wide file an installer left, if it is new here. Returns a translated
+    one-line message (applied, or why it was refused), or None when there was nothing new. Never raises."""
+    from fieldapp.base.i18n import tr
+    from fieldapp.base.paths import machine_provisioning_file
+
+    path = Path(path) if path else machine_provisioning_file()
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    doc = _applied_doc(data_dir)
+    if doc and doc.get("sha256") == hashlib.sha256(data).hexdigest():
+        return None
+    try:
+        summary = apply(data_dir, path)
+    except FieldappError as exc:
+        log.warning("machine provisioning file refused: %s", exc.msg_id)
+        return exc.message()
+    except OSError:
+        log.warning("machine provisioning file could not be applied (OS error)")
+        return tr("deploy.provision.unreadable", path=str(path))
+    return tr("deploy.provision.applied", server=summary["server"], signer=summary["signed_by"])

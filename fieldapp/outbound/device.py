@@ -1,0 +1,126 @@
+"""The device identity file ``device.json`` in the data folder.
+
+Written once at registration (mode 0600, atomically: a 0600 temporary sibling,
+fsync, rename, fsync of the folder). It holds the device's Ed25519 key in the
+clear because sync must sign without anybody's password; on a real deployment
+that key belongs in the OS key store (DPAPI / TPM), see docs/security.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from fieldapp.base import fsutil
+
+DEVICE_FILE = "device.json"
+_REQUIRED = ("device_id", "server_url", "device_private_key", "device_public_key",
+             "registry_seal_public_key", "registry_sign_public_key", "registered_at")
+
+
+class DeviceFileError(Exception):
+    """device.json exists but cannot be used (message holds no key material)."""
+
+
+@dataclass(frozen=True)
+class Device:
+    device_id: str
+    server_url: str
+    device_private_key: str          # Ed25519 raw, base64
+    device_public_key: str           # Ed25519 raw, base64
+    registry_seal_public_key: str    # X25519 raw, base64
+    registry_sign_public_key: str    # Ed25519 raw, base64
+    registered_at: str
+    ca_file: str | None = None
+    pins: tuple[str, ...] = field(default_factory=tuple)
+
+    # raw bytes, for wire.*
+    @property
+    def private_raw(self) -> bytes:
+        return base64.b64decode(self.device_private_key)
+
+    @property
+    def public_raw(self) -> bytes:
+        return base64.b64decode(self.device_public_key)
+
+    @property
+    def seal_public_raw(self) -> bytes:
+        return base64.b64decode(self.registry_seal_public_key)
+
+    @property
+    def sign_public_raw(self) -> bytes:
+        return base64.b64decode(self.registry_sign_public_key)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["pins"] = list(self.pins)
+        if not d["pins"]:
+            del d["pins"]
+        if d["ca_file"] is None:
+            del d["ca_file"]
+        return d
+
+    def __repr__(self) -> str:  # never print the private key
+        return f"Device(device_id={self.device_id!r}, server_url={self.server_url!r})"
+
+    __str__ = __repr__
+
+
+def path_of(data_dir) -> Path:
+    return Path(data_dir) / DEVICE_FILE
+
+
+def _check_b64(name: str, value, size: int) -> None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        raise DeviceFileError(f"device.json: {name} is not base64") from None
+    if len(raw) != size:
+        raise DeviceFileError(f"device.json: {name} has the wrong length")
+
+
+def from_json(data) -> Device:
+    if not isinstance(data, dict):
+        raise DeviceFileError("device.json: not a JSON object")
+    missing = [k for k in _REQUIRED if not isinstance(data.get(k), str) or not data.get(k)]
+    if missing:
+        raise DeviceFileError(f"device.json: missing {', '.join(missing)}")
+    for name in ("device_private_key", "device_public_key", "registry_seal_public_key",
+                 "registry_sign_public_key"):
+        _check_b64(name, data[name], 32)
+    pins = data.get("pins") or []
+    if not isinstance(pins, list) or not all(isinstance(p, str) for p in pins):
+        raise DeviceFileError("device.json: pins must be a list of strings")
+    ca = data.get("ca_file")
+    if ca is not None and not isinstance(ca, str):
+        raise DeviceFileError("device.json: ca_file must be a string")
+    return Device(**{k: data[k] for k in _REQUIRED}, ca_file=ca, pins=tuple(pins))
+
+
+def load(data_dir) -> Device | None:
+    """The registered device, or ``None`` if this data folder was never registered."""
+    p = path_of(data_dir)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        raise DeviceFileError("device.json cannot be read") from None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise DeviceFileError("device.json is not valid JSON") from None
+    return from_json(data)
+
+
+def save(data_dir, device: Device) -> Path:
+    """Write ``device.json`` atomically and durably, owner-only."""
+    d = Path(data_dir)
+    fsutil.secure_dir(d)
+    p = path_of(d)
+    body = json.dumps(device.to_json(), indent=1, sort_keys=True).encode("utf-8")
+    fsutil.atomic_write(p, body)
+    return p

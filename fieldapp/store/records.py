@@ -1,0 +1,280 @@
+"""The enrollment record's life: draft -> submitted -> approved | returned | rejected.
+
+Later states belong to sync: approved -> queued -> synced -> registered | registry_rejected.
+Every transition is an audit event in the same transaction as the change.
+Rules about the record's *content* live in ``fieldapp.domain.validation``; this
+module enforces who may do what, in which state.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from dataclasses import replace
+
+from fieldapp.store.audit import now_iso
+from fieldapp.base.errors import FieldappError, PermissionDenied, StateError
+from fieldapp.domain.khmer import match_key
+from fieldapp.store.search import search_terms
+from fieldapp.store.database import Session
+from fieldapp.domain.validation import duplicate_keys, validate_record
+
+STATES = ("draft", "submitted", "returned", "rejected", "approved", "queued", "quarantined", "synced", "registered",
+          "registry_rejected")
+EDITABLE = ("draft", "returned")
+REVIEW_ACTIONS = {"approve": "approved", "return": "returned", "reject": "rejected"}
+MAX_DRAFT_BYTES = 256 * 1024
+COLUMNS = ("id", "state", "created_by", "created_at", "updated_at", "submitted_at", "data", "duplicates", "reason",
+           "version")
+
+
+class ValidationFailed(FieldappError):
+    """The record has problems; ``problems`` lists every one."""
+
+    def __init__(self, problems):
+        super().__init__("core.record.invalid", count=len(problems))
+        self.problems = problems
+
+
+def _row(session: Session, record_id: str) -> dict:
+    cur = session.conn.execute(f"SELECT {', '.join(COLUMNS)} FROM records WHERE id = ?", (record_id,))
+    values = cur.fetchone()
+    if values is None:
+        raise FieldappError("core.record.not_found")
+    row = dict(zip(COLUMNS, values))
+    if not session.is_supervisor and row["created_by"] != session.name:
+        raise FieldappError("core.record.not_found")  # outreach users never learn of others' records
+    return row
+
+
+def _decode(row: dict, session: Session | None = None) -> dict:
+    out = dict(row)
+    out["data"] = json.loads(row["data"])
+    out["duplicates"] = json.loads(row["duplicates"] or "[]")
+    if session is not None and out["duplicates"] and not session.is_supervisor:
+        out["duplicates"] = [_redacted(session, d) for d in out["duplicates"]]
+    return out
+
+
+def _redacted(session: Session, cand: dict) -> dict:
+    """A duplicate candidate as an outreach worker may see it: for another worker's record, only
+    that it exists (its ID), not why it matched: the reason would confirm a guessed name and
+    date of birth for a known national ID (or the reverse)."""
+    owner = session.conn.execute("SELECT created_by FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
+    if owner is not None and owner[0] == session.name:
+        return cand
+    return _hidden(cand["record_id"])
+
+
+def _hidden(record_id: str) -> dict:
+    """Another worker's possible duplicate, as an outreach worker sees it: that it exists, nothing more."""
+    return {"record_id": record_id, "reasons": [], "visible": False}
+
+
+def get(session: Session, record_id: str) -> dict:
+    return _decode(_row(session, record_id), session)
+
+
+def _keys(clean: dict) -> dict:
+    keys = duplicate_keys(clean)
+    latin = " ".join(filter(None, [clean.get("family_name_latin"), clean.get("given_name_latin")]))
+    return {
+        "search_terms": search_terms(clean),
+        "name_key": keys["name_key"],
+        "latin_key": match_key(latin) if latin else None,
+        "national_id": keys["national_id"],
+        "phone": clean.get("phone"),
+        "date_of_birth": keys["date_of_birth"],
+        "village_code": clean.get("village_code"),
+        "commune_code": keys["commune_code"],
+    }
+
+
+def find_duplicates(conn, record_id: str | None, keys: dict) -> list[dict]:
+    """Records that may be the same person: same national ID, or same name + date of birth + commune."""
+    found: dict[str, set] = {}
+    if keys.get("national_id"):
+        for (rid,) in conn.execute("SELECT id FROM records WHERE national_id = ? AND id IS NOT ?",
+                                   (keys["national_id"], record_id)):
+            found.setdefault(rid, set()).add("national_id")
+    for (rid,) in conn.execute(
+        "SELECT id FROM records WHERE name_key = ? AND date_of_birth = ? AND commune_code = ? AND id IS NOT ?",
+        (keys["name_key"], keys["date_of_birth"], keys["commune_code"], record_id),
+    ):
+        found.setdefault(rid, set()).add("name_date_of_birth_commune")
+    return [{"record_id": rid, "reasons": sorted(why)} for rid, why in sorted(found.items())]
+
+
+def save_draft(session: Session, data: dict, record_id: str | None = None) -> str:
+    """Save work in progress as it is (no validation). Returns the record ID."""
+    body = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    if len(body.encode("utf-8")) > MAX_DRAFT_BYTES:
+        raise FieldappError("core.record.too_large")
+    now = now_iso()
+    with session.write() as tx:
+        if record_id is None:
+            record_id = str(uuid.uuid4())
+            tx.execute("INSERT INTO records (id, state, created_by, created_at, updated_at, data, search_terms)"
+                       " VALUES (?, 'draft', ?, ?, ?, ?, ?)", (record_id, session.name, now, now, body, search_terms(data)))
+            session.audit.append(session.name, "record.created", record_id, None, "draft")
+        else:
+            row = _row(session, record_id)
+            _require_editable(session, row)
+            tx.execute("UPDATE records SET data = ?, search_terms = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+                       (body, search_terms(data), now, record_id))
+            session.audit.append(session.name, "record.edited", record_id, row["state"], row["state"])
+    return record_id
+
+
+def _require_editable(session: Session, row: dict) -> None:
+    if row["state"] not in EDITABLE:
+        raise StateError("core.record.not_editable", state=row["state"])
+    if row["created_by"] != session.name and not session.is_supervisor:
+        raise PermissionDenied("core.record.not_yours")
+
+
+def _store_submitted(session: Session, tx, record_id: str, clean: dict, now: str, *, new: bool, from_state=None):
+    keys = _keys(clean)
+    dups = find_duplicates(tx, record_id, keys)
+    values = dict(keys, id=record_id, data=json.dumps(clean, ensure_ascii=False, sort_keys=True),
+                  duplicates=json.dumps(dups), now=now, owner=session.name)
+    if new:
+        tx.execute(
+            "INSERT INTO records (id, state, created_by, created_at, updated_at, submitted_at, data, name_key, latin_key,"
+            " national_id, phone, date_of_birth, village_code, commune_code, duplicates, search_terms) VALUES (:id,"
+            " 'submitted', :owner, :now, :now, :now, :data, :name_key, :latin_key, :national_id, :phone, :date_of_birth,"
+            " :village_code, :commune_code, :duplicates, :search_terms)", values)
+    else:
+        tx.execute(
+            "UPDATE records SET state = 'submitted', updated_at = :now, submitted_at = :now, data = :data, name_key ="
+            " :name_key, latin_key = :latin_key, national_id = :national_id, phone = :phone, date_of_birth ="
+            " :date_of_birth, village_code = :village_code, commune_code = :commune_code, duplicates = :duplicates,"
+            " search_terms = :search_terms, reason = NULL, version = version + 1 WHERE id = :id", values)
+    session.audit.append(session.name, "record.submitted", record_id, from_state, "submitted", ts=now)
+    return dups
+
+
+def submit(session: Session, record_id: str, today=None) -> list[dict]:
+    """Validate a draft or returned record and submit it. Returns its duplicate candidates."""
+    row = _row(session, record_id)
+    _require_editable(session, row)
+    clean, problems = validate_record(json.loads(row["data"]), today=today)
+    if problems:
+        raise ValidationFailed(problems)
+    with session.write() as tx:
+        return _store_submitted(session, tx, record_id, clean, now_iso(), new=False, from_state=row["state"])
+
+
+def import_records(session: Session, items: list[dict], today=None) -> list[str]:
+    """Validate and store records as ``submitted``, all in one transaction (all or nothing).
+
+    Raises ``ValidationFailed`` (problems of every record, paths prefixed with ``[index]``) before writing anything.
+    """
+    cleans, problems = [], []
+    for index, item in enumerate(items):
+        clean, found = validate_record(item, today=today)
+        cleans.append(clean)
+        problems += [replace(p, path=f"[{index}].{p.path}" if p.path else f"[{index}]") for p in found]
+    if problems:
+        raise ValidationFailed(problems)
+    ids = []
+    with session.write() as tx:
+        for clean in cleans:
+            clean = dict(clean)
+            record_id = clean.pop("record_id", None) or str(uuid.uuid4())
+            if tx.execute("SELECT 1 FROM records WHERE id = ?", (record_id,)).fetchone():
+                raise FieldappError("core.record.id_exists", record_id=record_id)
+            _store_submitted(session, tx, record_id, clean, now_iso(), new=True)
+            ids.append(record_id)
+    return ids
+
+
+def review(session: Session, record_ids: list[str], action: str, reason: str | None = None, *,
+           on_approved=None) -> list[str]:
+    """Supervisor only: approve, return or reject submitted records, all in one transaction.
+
+    ``on_approved(session, tx, record_id, clean, submitted_at)`` runs inside that transaction for each approved
+    record: ``fieldapp.services.review`` seals it into the outbox there (the store never imports the outbox).
+    """
+    session.require_supervisor()
+    if action not in REVIEW_ACTIONS:
+        raise FieldappError("core.review.bad_action")
+    reason = (reason or "").strip() or None
+    if action != "approve" and not reason:
+        raise FieldappError("core.review.reason_required")
+    target = REVIEW_ACTIONS[action]
+    now = now_iso()
+    with session.write() as tx:
+        for record_id in record_ids:
+            row = _row(session, record_id)
+            if row["state"] != "submitted":
+                raise StateError("core.review.not_submitted", state=row["state"])
+            tx.execute("UPDATE records SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
+                       (target, reason, now, record_id))
+            session.audit.append(session.name, f"record.{target}", record_id, "submitted", target, reason, ts=now)
+            if target == "approved" and on_approved is not None:
+                on_approved(session, tx, record_id, json.loads(row["data"]), row["submitted_at"])
+    return list(record_ids)
+
+
+def submitted_ids(session: Session) -> list[str]:
+    session.require_supervisor()
+    return [r[0] for r in session.conn.execute("SELECT id FROM records WHERE state = 'submitted' ORDER BY submitted_at, id")]
+
+
+def list_records(session: Session, state: str | None = None, limit: int | None = None) -> list[dict]:
+    """Records this user may see, newest first; supervisors see all."""
+    if state is not None and state not in STATES:
+        raise FieldappError("core.record.bad_state")
+    where, params = [], []
+    if state:
+        where.append("state = ?")
+        params.append(state)
+    if not session.is_supervisor:
+        where.append("created_by = ?")
+        params.append(session.name)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM records"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY (state = 'returned') DESC, updated_at DESC, id"
+    if limit:
+        sql += f" LIMIT {int(limit)}"
+    return [_decode(dict(zip(COLUMNS, r)), session) for r in session.conn.execute(sql, params)]
+
+
+def counts(session: Session) -> dict:
+    """Counts by state (every state present, zeros included)."""
+    sql, params = "SELECT state, count(*) FROM records", []
+    if not session.is_supervisor:
+        sql, params = sql + " WHERE created_by = ?", [session.name]
+    found = Counter(dict(session.conn.execute(sql + " GROUP BY state", params).fetchall()))
+    return {state: found.get(state, 0) for state in STATES}
+
+
+COMPARED = ("family_name", "given_name", "family_name_latin", "given_name_latin", "sex", "date_of_birth",
+            "national_id", "phone", "village_code", "occupation")
+
+
+def duplicate_candidates(session: Session, data: dict, record_id: str | None = None) -> list[dict]:
+    """Before submit: records that may be the same person, each with the fields that differ.
+
+    Searches every record in the store (the duplicate rule is store-wide), but for another
+    worker's record an outreach worker gets only the candidate's ID (``visible`` false, no state,
+    no reasons, ``differences`` None): the fields that differ, or why it matched, would let them
+    confirm a guessed name or date of birth for a known national ID. Their supervisor compares
+    the two at review.
+    """
+    clean, problems = validate_record(data, require_consent=False)
+    if clean is None:
+        return []
+    out = []
+    for cand in find_duplicates(session.conn, record_id, _keys(clean)):
+        row = session.conn.execute("SELECT data, created_by, state FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
+        other = json.loads(row[0])
+        if session.is_supervisor or row[1] == session.name:
+            diffs = {f: {"this": clean.get(f), "other": other.get(f)} for f in COMPARED if clean.get(f) != other.get(f)}
+            out.append(dict(cand, state=row[2], differences=diffs, visible=True))
+        else:
+            out.append(dict(_hidden(cand["record_id"]), state=None, differences=None))
+    return out

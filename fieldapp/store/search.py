@@ -1,0 +1,121 @@
+"""Finding records: by name (Khmer or Latin, normalised, either name order), national ID or phone.
+
+Each record carries ``search_terms``: its match keys in a trigram full-text index
+(``records_fts``, migration 3), so a substring search stays fast with 100,000
+records. Queries shorter than three characters fall back to a scan of the terms.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from fieldapp.domain.khmer import match_key, to_ascii_digits
+from fieldapp.store.database import Session
+
+_NOT_DIGIT = re.compile(r"[^0-9]")
+
+
+def _s(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def search_terms(data) -> str:
+    """The searchable keys of a record (clean or draft); never raises."""
+    if not isinstance(data, dict):
+        return ""
+    fam, giv = match_key(_s(data.get("family_name"))), match_key(_s(data.get("given_name")))
+    lfam, lgiv = match_key(_s(data.get("family_name_latin"))), match_key(_s(data.get("given_name_latin")))
+    terms = [fam + giv, giv + fam, lfam + lgiv, lgiv + lfam]
+    nid = _NOT_DIGIT.sub("", to_ascii_digits(_s(data.get("national_id"))))
+    phone = _NOT_DIGIT.sub("", to_ascii_digits(_s(data.get("phone"))))
+    if phone.startswith("855"):
+        terms += [phone, "0" + phone[3:]]
+    elif phone:
+        terms += [phone, "855" + phone.lstrip("0")]
+    terms.append(nid)
+    return " ".join(t for t in terms if t)
+
+
+def _query_key(text: str) -> str:
+    text = to_ascii_digits(text or "").strip()
+    compact = text.replace(" ", "").replace("-", "")
+    if compact.startswith("+"):
+        compact = compact[1:]
+    if compact.isdigit():
+        return compact
+    return match_key(text)
+
+
+def _where(session: Session, text: str, state, since, until) -> tuple[list[str], list]:
+    from fieldapp.store.records import STATES
+
+    where, params = [], []
+    key = _query_key(text)
+    if key:
+        if len(key) >= 3:
+            phrase = '"' + key.replace('"', '""') + '"'
+            where.append("r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
+            params.append(phrase)
+        else:
+            where.append("instr(r.search_terms, ?) > 0")
+            params.append(key)
+    if state:
+        if state not in STATES:
+            from fieldapp.base.errors import FieldappError
+
+            raise FieldappError("core.record.bad_state")
+        where.append("r.state = ?")
+        params.append(state)
+    if since:
+        where.append("r.created_at >= ?")
+        params.append(since)
+    if until:
+        where.append("r.created_at < ?")
+        params.append((date.fromisoformat(until) + timedelta(days=1)).isoformat())
+    if not session.is_supervisor:
+        where.append("r.created_by = ?")
+        params.append(session.name)
+    return where, params
+
+
+def search(session: Session, text: str = "", state: str | None = None, since: str | None = None,
+           until: str | None = None, limit: int = 200, offset: int = 0) -> list[dict]:
+    """Records this user may see that match ``text``, newest first (returned records first).
+
+    ``since``/``until`` are ISO dates (inclusive) on the creation date.
+    """
+    from fieldapp.store.records import COLUMNS, _decode
+
+    where, params = _where(session, text, state, since, until)
+    sql = f"SELECT {', '.join('r.' + c for c in COLUMNS)} FROM records r"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY (r.state = 'returned') DESC, r.updated_at DESC, r.id LIMIT ? OFFSET ?"
+    params += [int(limit), int(offset)]
+    return [_decode(dict(zip(COLUMNS, row)), session) for row in session.conn.execute(sql, params)]
+
+
+def count(session: Session, text: str = "", state: str | None = None, since: str | None = None,
+          until: str | None = None) -> int:
+    """How many records ``search`` would find with no limit."""
+    where, params = _where(session, text, state, since, until)
+    sql = "SELECT count(*) FROM records r" + (" WHERE " + " AND ".join(where) if where else "")
+    return session.conn.execute(sql, params).fetchone()[0]
+
+
+def daily_counts(session: Session, days: int = 30, today: date | None = None, mine: bool = False) -> list[tuple[str, int]]:
+    """(local date, records created that day) for the last ``days`` days, oldest first, zeros included.
+
+    Timestamps are stored in UTC; days are counted in the laptop's local time (Cambodia is UTC+7).
+    """
+    today = today or datetime.now().astimezone().date()
+    start = today - timedelta(days=days - 1)
+    sql = ("SELECT date(created_at, 'localtime') AS day, count(*) FROM records WHERE created_at >= ?")
+    params: list = [(start - timedelta(days=1)).isoformat()]
+    if mine or not session.is_supervisor:
+        sql += " AND created_by = ?"
+        params.append(session.name)
+    found = dict(session.conn.execute(sql + " GROUP BY day", params).fetchall())
+    return [((start + timedelta(days=i)).isoformat(), found.get((start + timedelta(days=i)).isoformat(), 0))
+            for i in range(days)]

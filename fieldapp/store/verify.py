@@ -1,0 +1,46 @@
+"""Integrity checks of an unlocked store: database pages, schema, audit chain, key slots, outbox."""
+
+from __future__ import annotations
+
+from fieldapp.store import audit, migrations
+from fieldapp.store.dbapi import DatabaseError
+from fieldapp.store.database import Session
+
+
+def verify(session: Session) -> list[tuple[str, dict]]:
+    """Every problem found, as (message id, params); empty when the store is sound."""
+    problems: list[tuple[str, dict]] = []
+    conn = session.conn
+    try:
+        bad_pages = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+        if bad_pages:
+            problems.append(("core.verify.pages", {"count": len(bad_pages)}))
+        result = [r[0] for r in conn.execute("PRAGMA integrity_check").fetchall()]
+        if result != ["ok"]:
+            problems.append(("core.verify.integrity", {"count": len(result)}))
+        if conn.execute("PRAGMA foreign_key_check").fetchall():
+            problems.append(("core.verify.foreign_keys", {}))
+        version = migrations.current_version(conn)
+        if version != migrations.LATEST:
+            problems.append(("core.verify.schema", {"version": version, "latest": migrations.LATEST}))
+        if audit.verify_chain(conn):
+            problems.append(("core.verify.audit", {}))
+        problems += _check_users(session)
+        problems += _check_outbox(conn)
+    except DatabaseError:
+        problems.append(("core.store.damaged", {}))
+    return problems
+
+
+def _check_users(session: Session) -> list[tuple[str, dict]]:
+    slot_users = set(session.store.slots().users())
+    db_users = {r[0] for r in session.conn.execute("SELECT name FROM users")}
+    stray = slot_users - db_users
+    return [("core.verify.stray_slots", {"count": len(stray)})] if stray else []
+
+
+def _check_outbox(conn) -> list[tuple[str, dict]]:
+    missing = conn.execute(
+        "SELECT count(*) FROM records r WHERE r.state IN ('queued','synced','registered','registry_rejected','quarantined')"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id)").fetchone()[0]
+    return [("core.verify.outbox", {"count": missing})] if missing else []
