@@ -12,7 +12,6 @@ the frozen program with the same code run by the venv's Python.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -62,6 +61,7 @@ def _plug_in_sync() -> None:
     plugins.register("fieldapp.commands", "provision_register", _lazy("sync.cli_provision", "add_commands"))
     plugins.register("fieldapp.commands", "sync", _lazy("sync.cli", "add_commands"))
     plugins.register("fieldapp.demo", "demo", _lazy("sync.demo", "run_demo"))
+    plugins.register("fieldapp.checks", "sync", _lazy("sync.cli", "self_test_check"))
 
 
 def _option(argv: list[str], name: str) -> str | None:

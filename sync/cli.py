@@ -155,6 +155,15 @@ def cmd_export_bundle(args) -> int:
     return EXIT_OK
 
 
+def self_test_check() -> list[str]:
+    """``fieldapp --self-test``: the sync engine imports and its TLS trust store is present (no network is used)."""
+    import certifi
+
+    import sync.engine  # noqa: F401 - importing it is the check
+
+    return [] if Path(certifi.where()).is_file() else ["TLS certificate bundle missing"]
+
+
 # ------------------------------------------------------------------ standalone
 def main(argv=None) -> int:
     """``python -m sync COMMAND``: the same commands without the rest of the fieldapp CLI."""

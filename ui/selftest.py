@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from ui.qt import QApplication, QEvent, QFontDatabase, QObject, QTimer, QWidget, QtCore
+from ui.qt import PYSIDE6_VERSION, QApplication, QEvent, QFontDatabase, QObject, QTimer, QWidget, QtCore
 
 
 def _default_platform() -> str:
@@ -79,9 +79,7 @@ def check() -> list[str]:
 
 
 def versions() -> dict:
-    import PySide6
-
-    return {"qt": QtCore.qVersion(), "pyside6": PySide6.__version__, "qt_platform": platform_name()}
+    return {"qt": QtCore.qVersion(), "pyside6": PYSIDE6_VERSION, "qt_platform": platform_name()}
 
 
 class _FirstWindow(QObject):

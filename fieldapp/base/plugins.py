@@ -7,7 +7,8 @@ through entry point groups of the installed package (``pyproject.toml``):
   (``check() -> list[str]``, what is missing from the Qt side);
 - ``fieldapp.commands``: each entry is ``add_commands(subparsers, common)``, which adds its ``fieldapp``
   commands (the sync engine's ``register``, ``sync``, ``export-bundle``, ``provision-register``);
-- ``fieldapp.demo``: ``demo`` (``run_demo(args) -> int``, ``fieldapp --demo``).
+- ``fieldapp.demo``: ``demo`` (``run_demo(args) -> int``, ``fieldapp --demo``);
+- ``fieldapp.checks``: self-test checks of those layers (``check() -> list[str]``; the sync engine's ``sync``).
 
 A frozen build has no package metadata: its entry script calls ``register`` for each plug-in at start-up.
 An entry point that is declared but fails to load raises: a broken install fails loudly.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from importlib import metadata
 
-GROUPS = ("fieldapp.gui", "fieldapp.commands", "fieldapp.demo")
+GROUPS = ("fieldapp.gui", "fieldapp.commands", "fieldapp.demo", "fieldapp.checks")
 _registered: dict[str, dict[str, object]] = {}
 
 

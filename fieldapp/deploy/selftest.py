@@ -12,7 +12,6 @@ reports them as not run.
 
 from __future__ import annotations
 
-import importlib
 import platform
 import sys
 import tempfile
@@ -128,21 +127,17 @@ def check_phone_numbers() -> list[str]:
     return [] if phonenumbers.is_valid_number(number) else ["phone number data missing"]
 
 
-def check_sync() -> list[str]:
-    """The sync engine imports and its TLS trust store is present (no network is used)."""
-    try:
-        importlib.import_module("sync.engine")
-    except ImportError:
-        return ["sync engine missing"]
-    import certifi
-
-    return [] if Path(certifi.where()).is_file() else ["TLS certificate bundle missing"]
+def _missing_sync() -> list[str]:
+    return ["sync engine missing"]
 
 
 CORE_CHECKS: dict[str, Callable[[], list[str]]] = {
     "store": check_store, "messages": check_catalogs, "addresses": check_gazetteer,
-    "phone_numbers": check_phone_numbers, "sync": check_sync,
+    "phone_numbers": check_phone_numbers,
 }
+# Checks of the layers above the core, plugged in through the ``fieldapp.checks`` entry point group (the sync
+# engine's ``sync``); a missing one fails the self-test.
+PLUGGED_CHECKS = ("sync",)
 
 
 def _where(exc: BaseException) -> str:
@@ -174,7 +169,10 @@ def run(out=None) -> int:
             qt_check = _failed_to_load(exc)
         if qt_check is not None:
             register_check("qt", qt_check)
-    checks = dict(CORE_CHECKS, **_checks)
+    from fieldapp.base.plugins import plugins
+
+    plugged = {name: plugins("fieldapp.checks").get(name, _missing_sync) for name in PLUGGED_CHECKS}
+    checks = dict(CORE_CHECKS, **plugged, **_checks)
     for name, func in checks.items():
         start = time.perf_counter()
         try:

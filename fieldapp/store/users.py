@@ -9,7 +9,6 @@ disabled.
 
 from __future__ import annotations
 
-import re
 
 from fieldapp.base.config import NAME_RE
 from fieldapp.store.audit import now_iso
