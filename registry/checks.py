@@ -1,8 +1,8 @@
-"""Record validation for the registry, through ``fieldapp.domain.validation`` (imported lazily).
+"""Record validation for the registry, through ``fieldapp.domain.validation``.
 
-Only problem paths and codes leave this module, never values. If the validation module
-is missing (a partial install) every decrypted record is accepted as is and a warning is
-logged once: a real registry must ship it.
+Only problem paths and codes leave this module, never values. The validation module is
+imported at start-up: a registry without it fails to start instead of accepting records
+unchecked.
 """
 
 from __future__ import annotations
@@ -10,22 +10,10 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from fieldapp.domain.validation import validate_record
 from registry import logs
 
 NATIONAL_ID_FIELD = "national_id"
-_warned = False
-
-
-def _validator():
-    global _warned
-    try:
-        from fieldapp.domain.validation import validate_record
-    except ImportError:
-        if not _warned:
-            logs.event("validation_unavailable", logging.WARNING)
-            _warned = True
-        return None
-    return validate_record
 
 
 def check_record(record: dict, enrolled_on: str) -> tuple[dict | None, list[dict]]:
@@ -33,11 +21,8 @@ def check_record(record: dict, enrolled_on: str) -> tuple[dict | None, list[dict
 
     Ages and "not in the future" are judged on the enrollment day ``enrolled_on``.
     """
-    validate = _validator()
-    if validate is None:
-        return record, []
     try:
-        clean, problems = validate(record, today=date.fromisoformat(enrolled_on))
+        clean, problems = validate_record(record, today=date.fromisoformat(enrolled_on))
     except Exception as exc:  # noqa: BLE001 - a validator bug must not become a 5xx
         logs.event("validation_crashed", logging.ERROR, error=type(exc).__name__)
         return None, [{"path": "", "code": "validation.internal_error"}]

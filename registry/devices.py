@@ -7,11 +7,12 @@
   Ed25519 signature over ``wire.auth_message``.
 * Tokens are stateless: ``v1.<payload>.<HMAC-SHA256>`` with the data folder's token key;
   every use also checks the device row, so a revoked device's tokens stop at once.
+* Every expiry here (codes, nonces, tokens) reads the time through ``now()``: tests replace it
+  (``monkeypatch.setattr(devices, "now", fake_clock)``) to move time on instead of sleeping.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -20,6 +21,7 @@ import secrets
 import time
 import uuid
 
+from fieldapp.base.encoding import b64url_decode, b64url_encode, wire_time
 from fieldapp.outbound import wire
 from registry.keys import RegistryKeys
 from registry.storage import Database, Tx
@@ -35,6 +37,11 @@ class AuthError(Exception):
         self.status, self.reason, self.detail = status, reason, detail
 
 
+def now() -> float:
+    """The current time in seconds since the epoch (``time.time()``); the one clock of this module."""
+    return time.time()
+
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -46,22 +53,22 @@ def normalise_code(code: str) -> str:
 def new_enrollment_code(db: Database, ttl: int = 600) -> str:
     """Create and store (hashed) a one-time enrollment code valid for ``ttl`` seconds."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
-    now = time.time()
+    at = now()
     db.run(lambda tx: tx.execute("INSERT INTO enrollment_codes (code_hash, created_at, expires_at) VALUES (?, ?, ?)",
-                                 (_hash(raw), now, now + ttl)))
+                                 (_hash(raw), at, at + ttl)))
     return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
 
 
-def _consume_code(tx: Tx, code: str, device_id: str, now: float) -> None:
+def _consume_code(tx: Tx, code: str, device_id: str, at: float) -> None:
     row = tx.one("SELECT expires_at, used_at FROM enrollment_codes WHERE code_hash = ?", (_hash(normalise_code(code)),))
     if row is None:
         raise AuthError(403, "bad_code", "unknown enrollment code")
     if row[1] is not None:
         raise AuthError(403, "code_used", "the enrollment code was already used")
-    if row[0] <= now:
+    if row[0] <= at:
         raise AuthError(403, "code_expired", "the enrollment code has expired")
     tx.execute("UPDATE enrollment_codes SET used_at = ?, device_id = ? WHERE code_hash = ? AND used_at IS NULL",
-               (now, device_id, _hash(normalise_code(code))))
+               (at, device_id, _hash(normalise_code(code))))
     if tx.rowcount != 1:
         raise AuthError(403, "code_used", "the enrollment code was already used")
 
@@ -75,10 +82,10 @@ def enroll(db: Database, code: str, public_key_b64: str, name: str | None) -> st
     device_id = str(uuid.uuid4())
 
     def work(tx: Tx) -> None:
-        now = time.time()
-        _consume_code(tx, code, device_id, now)
+        at = now()
+        _consume_code(tx, code, device_id, at)
         tx.execute("INSERT INTO devices (device_id, public_key, name, enrolled_at) VALUES (?, ?, ?, ?) "
-                   "ON CONFLICT (public_key) DO NOTHING", (device_id, public_key_b64, name, now))
+                   "ON CONFLICT (public_key) DO NOTHING", (device_id, public_key_b64, name, at))
         if tx.rowcount != 1:
             raise AuthError(409, "key_already_enrolled", "this public key belongs to an enrolled device")
 
@@ -106,7 +113,7 @@ def new_challenge(db: Database, device_id: str, ttl: int) -> str:
     active_device_key(db, device_id)
     nonce = wire.b64e(secrets.token_bytes(32))
     db.run(lambda tx: tx.execute("INSERT INTO nonces (nonce_hash, device_id, expires_at) VALUES (?, ?, ?)",
-                                 (_hash(nonce), device_id, time.time() + ttl)))
+                                 (_hash(nonce), device_id, now() + ttl)))
     return nonce
 
 
@@ -117,15 +124,15 @@ def issue_token(db: Database, keys: RegistryKeys, device_id: str, nonce: str, si
                                    (_hash(nonce), device_id)))
     if row is None:
         raise AuthError(401, "bad_nonce", "unknown or already used nonce")
-    if row[0] <= time.time():
+    if row[0] <= now():
         raise AuthError(401, "nonce_expired", "the challenge has expired")
     try:
         wire.verify(public, wire.auth_message(device_id, nonce), signature, "bad_signature")
     except wire.WireError:
         raise AuthError(401, "bad_signature", "the challenge signature does not verify") from None
-    now = time.time()
-    payload = {"d": device_id, "iat": int(now), "exp": math.ceil(now + ttl), "j": secrets.token_hex(8)}  # >= ttl
-    body = base64.urlsafe_b64encode(wire.canonical_json(payload)).decode().rstrip("=")
+    at = now()
+    payload = {"d": device_id, "iat": int(at), "exp": math.ceil(at + ttl), "j": secrets.token_hex(8)}  # >= ttl
+    body = b64url_encode(wire.canonical_json(payload))
     return f"v1.{body}.{_token_mac(keys, body)}"
 
 
@@ -139,11 +146,11 @@ def check_token(db: Database, keys: RegistryKeys, token: str | None) -> tuple[st
     if len(parts) != 3 or parts[0] != "v1" or not hmac.compare_digest(_token_mac(keys, parts[1]), parts[2]):
         raise AuthError(401, "bad_token", "missing or invalid bearer token")
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        payload = json.loads(b64url_decode(parts[1]))
         device_id, exp = payload["d"], payload["exp"]
     except (ValueError, KeyError, TypeError):
         raise AuthError(401, "bad_token", "missing or invalid bearer token") from None
-    if not isinstance(exp, int) or exp <= time.time():
+    if not isinstance(exp, int) or exp <= now():
         raise AuthError(401, "token_expired", "the bearer token has expired")
     return device_id, active_device_key(db, device_id)
 
@@ -152,7 +159,7 @@ def revoke(db: Database, device_id: str) -> bool:
     """Block a device (lost laptop): its tokens and challenges stop working at once."""
 
     def work(tx: Tx) -> int:
-        tx.execute("UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL", (time.time(), device_id))
+        tx.execute("UPDATE devices SET revoked_at = ? WHERE device_id = ? AND revoked_at IS NULL", (now(), device_id))
         changed = tx.rowcount
         tx.execute("DELETE FROM nonces WHERE device_id = ?", (device_id,))
         return changed
@@ -169,4 +176,4 @@ def list_devices(db: Database) -> list[dict]:
 
 
 def _iso(ts: float | None) -> str | None:
-    return None if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+    return None if ts is None else wire_time(ts)

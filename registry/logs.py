@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import time
+
+from fieldapp.base.encoding import wire_time
 
 LOGGER = logging.getLogger("registry")
 
@@ -19,7 +20,7 @@ class JsonFormatter(logging.Formatter):
     """Render a record as one JSON object: time, level, event and the safe fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        doc = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+        doc = {"ts": wire_time(record.created),
                "level": record.levelname.lower(), "event": record.getMessage()}
         doc.update(getattr(record, "fields", {}))
         if record.exc_info and record.exc_info[0] is not None:

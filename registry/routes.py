@@ -9,6 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from fieldapp.domain.geo import DATA_VERSION as geo_version
+from fieldapp.domain.occupations import OCCUPATIONS_VERSION as occ_version
 from fieldapp.outbound import wire
 from registry import devices, intake, logs, records
 from registry.models import (ChallengeIn, ChallengeOut, EnrollIn, EnrollOut, ErrorOut, HealthOut, KeysOut, ReceiptOut,
@@ -60,14 +62,6 @@ def public_keys(request: Request):
 @router.get("/reference", response_model=ReferenceOut)
 def reference():
     """Versions of the address lists and the occupation list the registry validates against."""
-    try:
-        from fieldapp.domain.geo import DATA_VERSION as geo_version
-    except Exception:  # noqa: BLE001 - partial install
-        geo_version = "unknown"
-    try:
-        from fieldapp.domain.occupations import OCCUPATIONS_VERSION as occ_version
-    except Exception:  # noqa: BLE001
-        occ_version = "unknown"
     return {"address_lists": str(geo_version), "occupations": str(occ_version)}
 
 

@@ -68,7 +68,7 @@ def _load_device(data_dir):
 
 # ------------------------------------------------------------------ register
 def cmd_register(args) -> int:
-    from fieldapp.outbound import device as device_file
+    from fieldapp.outbound import device as device_file, outbox
     from fieldapp.cli.common import unlock
     from sync.registration import register
     from sync.transport import check_pins, check_url
@@ -84,13 +84,7 @@ def cmd_register(args) -> int:
     session = unlock(args, role="supervisor")
     try:
         dev = register(data_dir, args.server, args.code, ca_file=args.ca_file, pins=args.pin)
-        queued = 0
-        try:
-            from fieldapp.outbound import outbox
-        except ImportError:  # pragma: no cover - core without an outbox
-            outbox = None
-        if outbox is not None and hasattr(outbox, "enqueue_approved"):
-            queued = outbox.enqueue_approved(session) or 0
+        queued = outbox.enqueue_approved(session) or 0
     finally:
         session.close()
     print(tr("sync.cli.registered", server=dev.server_url, device_id=dev.device_id, queued=queued))

@@ -1,7 +1,7 @@
 """Errors of the sync engine: a machine-readable code and a translated message.
 
 Codes never carry personal data; message ids are ``sync.error.<code>`` in
-``fieldapp/locale/sync.<lang>.json``.
+``fieldapp/locale/<lang>/LC_MESSAGES/sync.po``.
 """
 
 from __future__ import annotations

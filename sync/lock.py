@@ -9,14 +9,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from pathlib import Path
-
-LOCK_FILE = "sync.lock"
+from fieldapp.base.paths import SYNC_LOCK_FILE as LOCK_FILE, DataDir  # noqa: F401 (LOCK_FILE: old importers)
 
 
 class ProcessLock:
     def __init__(self, data_dir):
-        self.path = Path(data_dir) / LOCK_FILE
+        self.path = DataDir(data_dir).sync_lock
         self._fd: int | None = None
 
     def _try(self) -> bool:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 
 from fieldapp.outbound import device as device_file
 from fieldapp.base import fsutil
+from fieldapp.base.encoding import now_iso_seconds
+from fieldapp.base.paths import REGISTRY_CA_FILE as CA_COPY, DataDir
 from fieldapp.outbound import wire
 from sync.errors import SyncError, Unreachable
 from sync.transport import Client, TransportError, check_pins, check_url
 
-CA_COPY = "registry-ca.pem"
 _ENROLL_REFUSALS = {"bad_code", "code_expired", "code_used", "unknown_code", "invalid_code"}
 
 
@@ -26,7 +26,7 @@ def _copy_ca(data_dir: Path, ca_file) -> str | None:
         raise SyncError("ca_file_unreadable") from None
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise SyncError("ca_file_unreadable")
-    dst = data_dir / CA_COPY
+    dst = DataDir(data_dir).registry_ca
     if src.resolve() != dst.resolve():
         fsutil.atomic_write(dst, data)
     return CA_COPY  # relative to the data folder
@@ -98,7 +98,7 @@ def register(data_dir, server_url: str, code: str, ca_file=None, pins=None, name
         device_id=device_id, server_url=url, device_private_key=wire.b64e(private),
         device_public_key=wire.b64e(public), registry_seal_public_key=seal,
         registry_sign_public_key=sign,
-        registered_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        registered_at=now_iso_seconds(),
         ca_file=ca_rel, pins=pins)
     device_file.save(data_dir, dev)
     return dev

@@ -20,7 +20,6 @@ Redirects are never followed: a registry does not redirect, a captive portal doe
 
 from __future__ import annotations
 
-import base64
 import email.utils
 import hashlib
 import ipaddress
@@ -36,6 +35,7 @@ from urllib3.connection import HTTPSConnection
 from urllib3.connectionpool import HTTPSConnectionPool
 
 from fieldapp import __version__
+from fieldapp.base.encoding import b64decode, b64encode
 from sync.errors import SyncError
 
 MAX_REPLY_BYTES = 8 * 1024 * 1024
@@ -77,7 +77,7 @@ def spki_pin(cert_der: bytes) -> str:
 
     cert = x509.load_der_x509_certificate(cert_der)
     spki = cert.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    return base64.b64encode(hashlib.sha256(spki).digest()).decode("ascii")
+    return b64encode(hashlib.sha256(spki).digest())
 
 
 def check_pins(pins) -> tuple[str, ...]:
@@ -87,7 +87,7 @@ def check_pins(pins) -> tuple[str, ...]:
         if pin.lower().startswith("sha256/"):
             pin = pin[7:]
         try:
-            ok = len(base64.b64decode(pin, validate=True)) == 32
+            ok = len(b64decode(pin)) == 32
         except ValueError:
             ok = False
         if not ok:

@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from clitools import OUTREACH_PASSWORD, Cli  # noqa: E402
+from helpers.clitools import OUTREACH_PASSWORD, Cli  # noqa: E402
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Child process for the crash tests: saves records in a loop and reports each one only after COMMIT.
 
 Usage: python crash_writer.py DATA_DIR USER SEED MODE  (MODE: save | approve)
-Prints ``saved <record id>`` (flushed) after each committed save.
+Prints ``ready`` once unlocked, then ``saved <record id>`` after each committed save and (MODE approve)
+``approved <record id>`` after each committed approval, each line flushed at once. It never stops by
+itself: the parent (``test_crash.py``) kills it with SIGKILL after reading its k-th ``saved`` line.
 """
 
 import sys

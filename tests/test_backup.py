@@ -4,13 +4,17 @@ backup, and every refusal leaving nothing behind."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import zipfile
 
 import pytest
 
-from clitools import OUTREACH_PASSWORD, PASSWORD, Cli, write_jsonl
+from helpers.clitools import OUTREACH_PASSWORD, PASSWORD, ROOT, Cli, base_env, write_jsonl
 from fieldapp.domain.synthetic import make_records
-from planted import needles_of, scan
+from helpers.planted import needles_of, scan
 
 
 class NewLaptop(Cli):
@@ -145,30 +149,60 @@ def test_a_folder_that_cannot_be_written_is_named_plainly(backed_up, tmp_path):
     assert "no backup was written" in msg and not list(tmp_path.glob(".x.fieldapp-backup*"))
 
 
+def stepped_backup(data_dir, out, kill_at: int | None = None) -> tuple[list[str], int]:
+    """``fieldapp backup`` in ``backup_stepper.py``: every step it announces, and SIGKILL at step ``kill_at``
+    (before that step is done). Returns the steps announced and the exit code."""
+    step_r, step_w = os.pipe()
+    go_r, go_w = os.pipe()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "backup_stepper.py"), str(step_w), str(go_r),
+                             "backup", "--user", "sup", "--out", str(out)], pass_fds=(step_w, go_r),
+                            env=base_env(data_dir, FIELDAPP_PASSWORD=PASSWORD), cwd=ROOT, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    os.close(step_w)
+    os.close(go_r)
+    steps = []
+    try:
+        with open(step_r, encoding="utf-8", closefd=True) as events:
+            for line in events:  # ends when the child exits (or is killed)
+                steps.append(line.rstrip("\n"))
+                if len(steps) - 1 == kill_at:
+                    proc.send_signal(signal.SIGKILL)  # the child is blocked, waiting for its go
+                else:
+                    os.write(go_w, b"g")
+        err = proc.communicate(timeout=300)[1].decode(errors="replace")
+    finally:
+        os.close(go_w)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    expected = 0 if kill_at is None else -signal.SIGKILL
+    assert proc.returncode == expected, f"exit {proc.returncode} at step {kill_at}: {err}"
+    return steps, proc.returncode
 
-def test_a_backup_killed_midway_leaves_no_file_and_the_next_one_cleans_up(backed_up, tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import time
 
-    from clitools import ROOT, base_env
-
+def test_a_backup_killed_at_any_step_leaves_no_file_and_the_next_one_cleans_up(backed_up, tmp_path):
     cli = backed_up[0]
     out = tmp_path / "stick" / "office.fieldapp-backup"
     out.parent.mkdir()
-    for delay in (0.3, 0.5, 0.7, 0.9):  # SIGKILL at different points of the run
-        env = base_env(cli.data_dir, FIELDAPP_PASSWORD=PASSWORD)
-        proc = subprocess.Popen([sys.executable, "-m", "fieldapp", "backup", "--user", "sup", "--out", str(out)],
-                                env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        if out.exists():  # it finished before the kill: complete and valid
-            assert json.loads(zipfile.ZipFile(out).read("manifest.json"))["format"] == "fieldapp-backup"
+
+    def complete() -> bool:
+        return json.loads(zipfile.ZipFile(out).read("manifest.json"))["format"] == "fieldapp-backup"
+
+    steps, _ = stepped_backup(cli.data_dir, out)  # undisturbed: every step the backup goes through
+    assert complete() and steps[-1] == "returned" and steps.count("replace") == 1, steps
+    out.unlink()
+    renamed = steps.index("replace")
+    for k, name in enumerate(steps):  # SIGKILL just before each step in turn
+        seen, _ = stepped_backup(cli.data_dir, out, kill_at=k)
+        assert seen == steps[:k + 1], f"killed before {name!r}: another path than the undisturbed run"
+        if k > renamed:  # killed after the rename: the file is there, complete and valid
+            assert complete(), f"killed before {name!r}"
             out.unlink()
+        else:
+            assert not out.exists(), f"killed before {name!r}: a backup file appeared"
+        assert all(p.name.startswith(f".{out.name}.") for p in out.parent.iterdir()), f"killed before {name!r}"
     cli("backup", "--user", "sup", "--out", out, check=True)
-    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # what the killed runs left is gone
     new = NewLaptop(tmp_path / "new-laptop")
     assert json.loads(new("restore", out, "--user", "sup", "--json", check=True).stdout)["records"] == 40
 

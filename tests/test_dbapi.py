@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from clitools import ROOT
+from helpers.clitools import ROOT
 from fieldapp.store import dbapi
 
 KEY = bytes(range(32))

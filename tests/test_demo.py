@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from clitools import ROOT, base_env
+from helpers.clitools import ROOT, base_env
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from clitools import Cli, write_jsonl
+from helpers.clitools import Cli, write_jsonl
 from fieldapp.domain.synthetic import make_records
 
 

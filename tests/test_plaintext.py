@@ -2,9 +2,9 @@
 
 import pytest
 
-from clitools import OUTREACH_PASSWORD, write_jsonl
+from helpers.clitools import OUTREACH_PASSWORD, write_jsonl
 from fieldapp.domain.synthetic import make_records
-from planted import files_scanned, needles_of, scan
+from helpers.planted import files_scanned, needles_of, scan
 
 
 def test_scanner_finds_planted_data(tmp_path):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clitools import OUTREACH_PASSWORD, write_jsonl
+from helpers.clitools import OUTREACH_PASSWORD, write_jsonl
 from fieldapp.domain import reasons
 from fieldapp.base.errors import FieldappError
 from fieldapp.base.i18n import tr

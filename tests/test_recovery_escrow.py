@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from clitools import OUTREACH_PASSWORD, write_jsonl
+from helpers.clitools import OUTREACH_PASSWORD, write_jsonl
 from fieldapp.domain.synthetic import make_records
 
 ADMIN = {"new_password": "it admin pw"}

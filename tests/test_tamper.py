@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from clitools import write_jsonl
+from helpers.clitools import write_jsonl
 from fieldapp.domain.synthetic import make_records
 
 

@@ -8,7 +8,7 @@ import pytest
 from fieldapp.base import i18n
 from fieldapp.domain.occupations import OCCUPATIONS
 from fieldapp.domain.validation import SCHEMA_FIELDS, Problem, duplicate_keys, field_label
-from validation_helpers import TODAY, ZWSP, check, codes, dependent, record  # noqa: F401
+from helpers.validation_helpers import ZWSP, check, codes, record
 
 # ---- valid records ----
 def test_valid_record_is_cleaned():

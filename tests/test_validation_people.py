@@ -2,7 +2,7 @@
 
 import pytest
 
-from validation_helpers import TODAY, check, codes, dependent, record  # noqa: F401
+from helpers.validation_helpers import check, codes, dependent, record
 
 
 # ---- dependents ----

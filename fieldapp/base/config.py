@@ -15,8 +15,8 @@ from pathlib import Path
 
 from fieldapp.base.fsutil import atomic_write_json, read_json, secure_dir
 from fieldapp.base.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from fieldapp.base.paths import CONFIG_FILE, DataDir  # noqa: F401 (CONFIG_FILE: old importers)
 
-CONFIG_FILE = "desktop.json"
 DEFAULT_IDLE_MINUTES = 10
 MIN_IDLE_MINUTES = 1
 MAX_IDLE_MINUTES = 240
@@ -44,7 +44,7 @@ class Config:
 
 
 def path_of(data_dir) -> Path:
-    return Path(data_dir) / CONFIG_FILE
+    return DataDir(data_dir).config
 
 
 def load(data_dir) -> Config:

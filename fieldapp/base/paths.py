@@ -9,13 +9,47 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 APP_NAME = "fieldapp"
+# The data folder's file names: defined here only (use DataDir, or these names where only the name is wanted).
 DB_FILE = "fieldapp.db"
 SLOTS_FILE = "keyslots.json"
 ESCROW_FILE = "recovery-slot.json"  # a second copy of the recovery slot (see keyslots.py)
 LOCKOUT_FILE = "lockout.json"
+SPOOL_FILE = "spool.db"
+DEVICE_FILE = "device.json"
+CONFIG_FILE = "desktop.json"
+APPLIED_FILE = "provisioning.json"  # the provisioning file applied here (not the machine-wide one)
+CA_FILE = "provisioned-ca.pem"
+REGISTRY_CA_FILE = "registry-ca.pem"  # the CA copied in at registration
+SYNC_LOCK_FILE = "sync.lock"
+BACKUPS_DIR = "backups"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    """The data folder and every file in it: ``DataDir(path).spool``, ``.db``, ``.slots`` ..."""
+
+    root: Path
+
+    def __init__(self, root: str | os.PathLike):
+        object.__setattr__(self, "root", Path(root))
+
+    db = property(lambda self: self.root / DB_FILE)
+    slots = property(lambda self: self.root / SLOTS_FILE)
+    escrow = property(lambda self: self.root / ESCROW_FILE)
+    lockout = property(lambda self: self.root / LOCKOUT_FILE)
+    spool = property(lambda self: self.root / SPOOL_FILE)
+    device = property(lambda self: self.root / DEVICE_FILE)
+    config = property(lambda self: self.root / CONFIG_FILE)
+    provisioning = property(lambda self: self.root / APPLIED_FILE)
+    provisioned_ca = property(lambda self: self.root / CA_FILE)
+    registry_ca = property(lambda self: self.root / REGISTRY_CA_FILE)
+    sync_lock = property(lambda self: self.root / SYNC_LOCK_FILE)
+    backups = property(lambda self: self.root / BACKUPS_DIR)
+    legacy_logs = property(lambda self: self.root / "logs")
 
 
 def default_data_dir() -> Path:
@@ -65,7 +99,7 @@ def log_dir(data_dir: Path | None = None) -> Path:
 
 def legacy_log_dir(data_dir: Path) -> Path:
     """Where releases before 0.2 wrote their logs (inside the data folder); diagnostics still read it."""
-    return Path(data_dir) / "logs"
+    return DataDir(data_dir).legacy_logs
 
 
 def machine_provisioning_file() -> Path:

@@ -172,15 +172,17 @@ def cmd_status(args):
 
 
 def _spool_counts(data_dir):
-    if not (Path(data_dir) / "spool.db").exists():
-        return None
-    from fieldapp.outbound.spool import Spool, SpoolError
+    from fieldapp.outbound.spool import SpoolError
+    from fieldapp.outbound.status import delivery_status
 
-    try:
-        with Spool(data_dir) as spool:
-            return spool.counts()
-    except SpoolError:
+    status = delivery_status(data_dir)
+    if not status.spool_present:
+        return None
+    if isinstance(status.spool_error, SpoolError):
         return {"error": "spool_unusable"}
+    if status.spool_error is not None:
+        raise status.spool_error
+    return status.counts
 
 
 def cmd_verify(args):
@@ -229,7 +231,7 @@ def cmd_recover(args):
 
 def cmd_recovery_export(args):
     from fieldapp.store.keyslots import load_escrow
-    from fieldapp.base.paths import ESCROW_FILE
+    from fieldapp.base.paths import DataDir
 
     store = store_of(args)
     out = Path(args.out)
@@ -240,6 +242,6 @@ def cmd_recovery_export(args):
     except (StoreError, TamperError):
         escrow = None
     if escrow is None:
-        escrow = load_escrow(store.data_dir / ESCROW_FILE)
+        escrow = load_escrow(DataDir(store.data_dir).escrow)
     atomic_write_json(out, escrow)
     say("core.cli.recovery_exported", store_id=escrow["store_id"], path=str(out))

@@ -167,8 +167,10 @@ def cmd_diagnostics(args) -> int:
 # -- rollback -----------------------------------------------------------------------------------------------------------
 def backups(data_dir: Path) -> list[Path]:
     """Pre-upgrade backups, newest first (``fieldapp.db.vN.YYYYmmddTHHMMSS.bak``)."""
-    folder = Path(data_dir) / "backups"
-    found = [p for p in folder.glob("fieldapp.db.v*.bak")] if folder.is_dir() else []
+    from fieldapp.base.paths import DB_FILE, DataDir
+
+    folder = DataDir(data_dir).backups
+    found = [p for p in folder.glob(f"{DB_FILE}.v*.bak")] if folder.is_dir() else []
     return sorted(found, key=lambda p: (p.name.split(".")[-2], p.stat().st_mtime), reverse=True)
 
 
@@ -199,13 +201,13 @@ def _inspect(path: Path, key: bytes, user: str | None) -> dict:
 def restore(data_dir: Path, backup: Path, key: bytes, user: str, force: bool = False) -> dict:
     """Put ``backup`` in place of the database after checking it opens with ``key``; the current file is kept
     in ``backups/`` as ``fieldapp.db.replaced.TIMESTAMP.bak``. ``spool.db`` (queued records) is not touched."""
-    from fieldapp.base.paths import DB_FILE
+    from fieldapp.base.paths import DB_FILE, DataDir
 
     data_dir, backup = Path(data_dir), Path(backup)
     old = _inspect(backup, key, user)
     if not old["supervisor"]:
         raise PermissionDenied("core.auth.supervisor_only")
-    db = data_dir / DB_FILE
+    db = DataDir(data_dir).db
     lost = 0
     if db.exists():
         try:
@@ -215,7 +217,7 @@ def restore(data_dir: Path, backup: Path, key: bytes, user: str, force: bool = F
         if lost and not force:
             raise StoreError("deploy.rollback.would_lose", count=lost)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        aside = fsutil.secure_dir(data_dir / "backups") / f"{DB_FILE}.replaced.{stamp}.bak"
+        aside = fsutil.secure_dir(DataDir(data_dir).backups) / f"{DB_FILE}.replaced.{stamp}.bak"
         for suffix in ("", "-wal", "-shm"):
             src = db.with_name(db.name + suffix)
             if src.exists():
@@ -235,18 +237,9 @@ def restore(data_dir: Path, backup: Path, key: bytes, user: str, force: bool = F
 def _key(args) -> tuple[Path, bytes]:
     """The database key from ``args.user``'s slot (the store itself is not opened: it may be damaged)."""
     from fieldapp.store import lockout
-    from fieldapp.base.errors import AuthError
 
     store = store_of(args)
-    store.require_exists()
-    lockout.check(store.data_dir, args.user)
-    slots = store.slots()
-    try:
-        key = slots.unlock(args.user, read_password(user=args.user))
-    except AuthError:
-        lockout.record_failure(store.data_dir, args.user)
-        raise
-    slots.check_mac(key)
+    key, _slots = store.unlock_key(args.user, lambda: read_password(user=args.user))
     lockout.record_success(store.data_dir, args.user)
     return store.data_dir, key
 

@@ -18,17 +18,16 @@ import io
 import json
 import os
 import re
-import sqlite3
 import stat
 import zipfile
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fieldapp.base import fsutil
+from fieldapp.base import encoding, fsutil
 from fieldapp.base.logs import scrub
 from fieldapp.base.fsutil import read_json
-from fieldapp.base.paths import ESCROW_FILE, legacy_log_dir, resolve_log_dir
+from fieldapp.base.paths import DataDir, legacy_log_dir, resolve_log_dir
 
 MAX_LOG_BYTES = 4_000_000  # per file: the rotating logs are 1 MB each
 
@@ -90,7 +89,7 @@ def personal_values(session) -> list[str]:
 # -- sections ---------------------------------------------------------------------------------------------------------
 def _files(data_dir: Path, redact: Redactor) -> dict:
     out = {}
-    for root in (data_dir, data_dir / "backups"):
+    for root in (data_dir, DataDir(data_dir).backups):
         if not root.is_dir():
             continue
         for p in sorted(root.iterdir()):
@@ -106,14 +105,14 @@ def _slots(data_dir: Path) -> dict:
     from fieldapp.store.keyslots import SlotFile
 
     try:
-        slots = SlotFile.load(data_dir / "keyslots.json")
+        slots = SlotFile.load(DataDir(data_dir).slots)
     except Exception as exc:  # noqa: BLE001
         return {"readable": False, "error": type(exc).__name__}
     passwords = [s for s in slots.data["slots"] if s.get("type") == "password"]
     recovery = [s for s in slots.data["slots"] if s.get("type") == "recovery"]
     escrow = slots.escrow()
     try:
-        escrow_ok = read_json(data_dir / ESCROW_FILE) == escrow if escrow else None
+        escrow_ok = read_json(DataDir(data_dir).escrow) == escrow if escrow else None
     except (OSError, ValueError, UnicodeDecodeError):
         escrow_ok = False
     return {"readable": True, "password_slots": len(passwords), "recovery_slot": bool(recovery),
@@ -164,40 +163,26 @@ def _settings(data_dir: Path, redact: Redactor) -> dict:
 
 
 def _sync(data_dir: Path) -> dict:
-    from fieldapp.outbound import device as device_file
     from fieldapp.deploy import provisioning
+    from fieldapp.outbound.status import delivery_status, error_name
 
     out: dict = {"provisioned_registry": provisioning.check_device(data_dir)}
-    try:
-        dev = device_file.load(data_dir)
-        out["device"] = None if dev is None else {
-            "device_id": dev.device_id, "server_url": dev.server_url, "registered_at": dev.registered_at,
-            "ca_file": bool(dev.ca_file), "pins": len(dev.pins)}
-    except device_file.DeviceFileError:
+    status = delivery_status(data_dir)
+    if status.device_error is not None:
         out["device"] = "unreadable"
-    path = data_dir / "spool.db"
-    if not path.exists():
+    else:
+        out["device"] = None if not status.registered else {
+            "device_id": status.device_id, "server_url": status.server_url, "registered_at": status.registered_at,
+            "ca_file": bool(status.ca_file), "pins": status.pins}
+    if not status.spool_present:
         out["spool"] = None
-        return out
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            q = conn.execute
-            out["spool"] = {
-                "items_by_state": dict(q("SELECT state, count(*) FROM items GROUP BY state").fetchall()),
-                "quarantine_reasons": dict(q("SELECT coalesce(reason, '?'), count(*) FROM items "
-                                             "WHERE state = 'quarantined' GROUP BY 1").fetchall()),
-                "batches_by_state": dict(q("SELECT state, count(*) FROM batches GROUP BY state").fetchall()),
-                "attempts": q("SELECT coalesce(sum(attempts), 0) FROM batches").fetchone()[0],
-                "last_errors": dict(q("SELECT last_error, count(*) FROM batches WHERE last_error IS NOT NULL "
-                                      "GROUP BY last_error").fetchall()),
-                "last_activity": _iso(q("SELECT max(updated_at) FROM items").fetchone()[0]),
-                "meta": dict(q("SELECT key, value FROM meta").fetchall()),
-            }
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        out["spool"] = {"error": type(exc).__name__}
+    elif status.spool_error is not None:
+        out["spool"] = {"error": error_name(status.spool_error)}
+    else:
+        s = status.summary
+        out["spool"] = {key: s[key] for key in ("items_by_state", "quarantine_reasons", "batches_by_state", "attempts",
+                                                "last_errors")}
+        out["spool"].update(last_activity=_iso(s["last_activity"]), meta=s["meta"])
     return out
 
 
@@ -228,7 +213,7 @@ def build(data_dir, out_path, session=None) -> dict:
     sections = {"versions.json": selftest.versions(), "settings.json": _settings(data_dir, redact),
                 "store.json": store, "sync.json": _sync(data_dir)}
     manifest = {"format": "fieldapp-diagnostics", "version": 1, "fieldapp": __version__,
-                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "created_at": encoding.now_iso_seconds(),
                 "unlocked": session is not None, "logs": []}
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -11,7 +11,6 @@ in them is secret), and the recovery public key into the store's recovery slot w
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -23,13 +22,13 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fieldapp.base import fsutil
+from fieldapp.base import encoding, fsutil
 from fieldapp.base.errors import FieldappError
+from fieldapp.base.paths import APPLIED_FILE, CA_FILE, DataDir  # noqa: F401 (the names: old importers)
 
 log = logging.getLogger(__name__)
 FORMAT, SIGNED_FORMAT, APPLIED_FORMAT, VERSION = ("fieldapp-provisioning", "fieldapp-provisioning-signed",
                                                   "fieldapp-provisioning-applied", 1)
-APPLIED_FILE, CA_FILE = "provisioning.json", "provisioned-ca.pem"
 KEY_TYPES = {"private": "fieldapp-provisioning-private-key", "public": "fieldapp-provisioning-public-key"}
 TRUST_DIR = Path(__file__).resolve().parents[1] / "trust"
 _CONTEXT = b"fieldapp provisioning v1\x00"
@@ -46,22 +45,22 @@ class ProvisioningError(FieldappError):
 # -- encoding -------------------------------------------------------------------------------------------------------
 def _b64d(text, size: int | None = None) -> bytes:
     try:
-        raw = base64.b64decode(str(text).encode("ascii"), validate=True)
+        raw = encoding.b64decode(str(text))
     except (binascii.Error, ValueError, UnicodeEncodeError):
         raise ValueError("not base64") from None
     if size is not None and len(raw) != size:
         raise ValueError("wrong length")
-    if base64.b64encode(raw).decode("ascii") != text:
+    if encoding.b64encode(raw) != text:
         raise ValueError("not canonical base64")  # unused bits set: the same bytes, another text
     return raw
 
 
 def _b64e(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
+    return encoding.b64encode(raw)
 
 
 def canonical(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return encoding.canonical_json(obj)
 
 
 def serialize(doc) -> bytes:
@@ -227,7 +226,7 @@ def load_verified(path, trusted_keys: list[bytes]) -> dict:
 # -- applying -------------------------------------------------------------------------------------------------------------
 def _applied_doc(data_dir) -> dict | None:
     try:
-        doc = fsutil.read_json(Path(data_dir) / APPLIED_FILE)
+        doc = fsutil.read_json(DataDir(data_dir).provisioning)
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     return doc if isinstance(doc, dict) and doc.get("format") == APPLIED_FORMAT else None
@@ -261,9 +260,9 @@ def apply(data_dir, path, trusted_keys: list[bytes] | None = None, session=None)
     fsutil.secure_dir(data_dir)
     reg = payload["registry"]
     if reg.get("ca_pem"):
-        fsutil.atomic_write(data_dir / CA_FILE, reg["ca_pem"].encode("utf-8"))
-    fsutil.atomic_write_json(data_dir / APPLIED_FILE, {
-        "format": APPLIED_FORMAT, "applied_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        fsutil.atomic_write(DataDir(data_dir).provisioned_ca, reg["ca_pem"].encode("utf-8"))
+    fsutil.atomic_write_json(DataDir(data_dir).provisioning, {
+        "format": APPLIED_FORMAT, "applied_at": encoding.now_iso_seconds(),
         "sha256": hashlib.sha256(data).hexdigest(), "signed_by": fingerprint(signer), "trusted_key": _b64e(signer),
         "signed": json.loads(data.decode("utf-8"))})
     changes = {k: payload[k] for k in ("language", "idle_minutes") if payload.get(k) is not None}
@@ -282,10 +281,9 @@ def apply(data_dir, path, trusted_keys: list[bytes] | None = None, session=None)
 
 def _when(text) -> datetime:
     try:
-        when = datetime.fromisoformat(str(text))
+        return encoding.parse_iso(str(text))
     except ValueError:
         return datetime.min.replace(tzinfo=timezone.utc)
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
 def _recovery_matches(data_dir, public_key: bytes) -> bool:
@@ -293,7 +291,7 @@ def _recovery_matches(data_dir, public_key: bytes) -> bool:
     from fieldapp.store.keyslots import SlotFile
 
     try:
-        slots = SlotFile.load(Path(data_dir) / "keyslots.json")
+        slots = SlotFile.load(DataDir(data_dir).slots)
     except FieldappError:
         return False
     want = hashlib.sha256(public_key).hexdigest()[:32]
@@ -329,7 +327,7 @@ def registry_settings(data_dir) -> dict | None:
     if not payload:
         return None
     reg = payload["registry"]
-    ca = Path(data_dir) / CA_FILE
+    ca = DataDir(data_dir).provisioned_ca
     return {"server_url": reg["url"], "ca_file": str(ca) if reg.get("ca_pem") and ca.exists() else None,
             "pins": list(reg.get("pins", [])), "seal_public_key": reg["seal_public_key"],
             "sign_public_key": reg["sign_public_key"]}

@@ -8,15 +8,15 @@ that key belongs in the OS key store (DPAPI / TPM), see docs/security.md.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fieldapp.base import fsutil
+from fieldapp.base.encoding import b64decode
+from fieldapp.base.paths import DEVICE_FILE, DataDir  # noqa: F401 (DEVICE_FILE: old importers)
 
-DEVICE_FILE = "device.json"
 _REQUIRED = ("device_id", "server_url", "device_private_key", "device_public_key",
              "registry_seal_public_key", "registry_sign_public_key", "registered_at")
 
@@ -40,19 +40,19 @@ class Device:
     # raw bytes, for wire.*
     @property
     def private_raw(self) -> bytes:
-        return base64.b64decode(self.device_private_key)
+        return b64decode(self.device_private_key)
 
     @property
     def public_raw(self) -> bytes:
-        return base64.b64decode(self.device_public_key)
+        return b64decode(self.device_public_key)
 
     @property
     def seal_public_raw(self) -> bytes:
-        return base64.b64decode(self.registry_seal_public_key)
+        return b64decode(self.registry_seal_public_key)
 
     @property
     def sign_public_raw(self) -> bytes:
-        return base64.b64decode(self.registry_sign_public_key)
+        return b64decode(self.registry_sign_public_key)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -70,13 +70,13 @@ class Device:
 
 
 def path_of(data_dir) -> Path:
-    return Path(data_dir) / DEVICE_FILE
+    return DataDir(data_dir).device
 
 
 def _check_b64(name: str, value, size: int) -> None:
     try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, TypeError, ValueError):
+        raw = b64decode(value)
+    except (binascii.Error, TypeError, ValueError, AttributeError):
         raise DeviceFileError(f"device.json: {name} is not base64") from None
     if len(raw) != size:
         raise DeviceFileError(f"device.json: {name} has the wrong length")

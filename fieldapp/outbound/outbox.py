@@ -15,15 +15,19 @@ from __future__ import annotations
 
 import json
 
+from fieldapp.domain import states
+from fieldapp.domain.states import PULLABLE, State
 from fieldapp.outbound import device as device_file
 from fieldapp.outbound import wire
 from fieldapp.store.audit import now_iso
 from fieldapp.outbound.spool import Spool
+from fieldapp.base.paths import DataDir
 from fieldapp.store.database import Session
 
-SYNC_STATES = ("queued", "synced", "registered", "registry_rejected", "quarantined")
-# The order a record may move in; a pulled state never moves a record backwards, except from quarantine.
-_RANK = {"queued": 0, "quarantined": 1, "synced": 2, "registered": 3, "registry_rejected": 3}
+SYNC_STATES = states.SEALED
+# The order a record may move in (``states.may_pull``); a pulled state never moves a record backwards, except from
+# quarantine.
+_RANK = states.PULL_RANK
 
 
 def _device(session: Session):
@@ -46,8 +50,9 @@ def enqueue_in_transaction(session: Session, tx, record_id: str, clean: dict, su
     )
     tx.execute("INSERT OR IGNORE INTO outbox (record_id, sealed, created_at) VALUES (?, ?, ?)",
                (record_id, json.dumps(sealed, sort_keys=True), now_iso()))
-    tx.execute("UPDATE records SET state = 'queued', updated_at = ? WHERE id = ?", (now_iso(), record_id))
-    session.audit.append(session.name, "record.queued", record_id, "approved", "queued")
+    state = states.require("seal", State.APPROVED, State.QUEUED)
+    tx.execute("UPDATE records SET state = ?, updated_at = ? WHERE id = ?", (state, now_iso(), record_id))
+    session.audit.append(session.name, "record.queued", record_id, State.APPROVED.value, state)
     return True
 
 
@@ -56,7 +61,8 @@ def enqueue_approved(session: Session) -> int:
     session.require_supervisor()
     if _device(session) is None:
         return 0
-    rows = session.conn.execute("SELECT id, data, submitted_at FROM records WHERE state = 'approved' ORDER BY id").fetchall()
+    rows = session.conn.execute("SELECT id, data, submitted_at FROM records WHERE state = ? ORDER BY id",
+                                (State.APPROVED.value,)).fetchall()
     if rows:
         with session.write() as tx:
             for record_id, data, submitted_at in rows:
@@ -80,17 +86,16 @@ def publish(session: Session) -> int:
 def pull_states(session: Session) -> int:
     """Move records on to the states the sync engine recorded in the spool. Returns how many changed."""
     rows = session.conn.execute(
-        "SELECT id, state FROM records WHERE state IN ('queued', 'synced', 'quarantined')").fetchall()
-    if not rows or not (session.store.data_dir / "spool.db").exists():
+        f"SELECT id, state FROM records WHERE state IN ({','.join('?' * len(PULLABLE))})", PULLABLE).fetchall()
+    if not rows or not DataDir(session.store.data_dir).spool.exists():
         return 0
     with Spool(session.store.data_dir) as spool:
         remote = spool.states([rid for rid, _ in rows])
     changes = []
     for rid, state in rows:
         info = remote.get(rid)
-        if info and info["state"] != state and info["state"] in _RANK:
-            if _RANK[info["state"]] >= _RANK.get(state, 0) or state == "quarantined":
-                changes.append((rid, state, info["state"], info.get("reason")))
+        if info and states.may_pull(state, info["state"]):
+            changes.append((rid, state, states.require("pull", state, info["state"]), info.get("reason")))
     if changes:
         with session.write() as tx:
             for rid, old, new, reason in changes:
@@ -105,7 +110,7 @@ def republish_missing(session: Session) -> int:
 
     Safe to repeat: the spool ignores known record IDs and the registry answers a resent record "duplicate".
     """
-    queued = [r[0] for r in session.conn.execute("SELECT id FROM records WHERE state = 'queued'")]
+    queued = [r[0] for r in session.conn.execute("SELECT id FROM records WHERE state = ?", (State.QUEUED.value,))]
     if not queued:
         return 0
     with Spool(session.store.data_dir) as spool:
@@ -140,16 +145,18 @@ def requeue_quarantined(session: Session, record_ids: list[str] | None = None) -
     quarantined again and can be requeued again). Returns the IDs requeued.
     """
     session.require_supervisor()
-    rows = session.conn.execute("SELECT id, reason FROM records WHERE state = 'quarantined' ORDER BY id").fetchall()
+    rows = session.conn.execute("SELECT id, reason FROM records WHERE state = ? ORDER BY id",
+                                (State.QUARANTINED.value,)).fetchall()
     wanted = None if record_ids is None else set(record_ids)
     chosen = [(rid, reason) for rid, reason in rows if wanted is None or rid in wanted]
     if not chosen:
         return []
     with session.write() as tx:
         now = now_iso()
+        state = states.require("requeue", State.QUARANTINED, State.QUEUED)
         for rid, reason in chosen:
-            tx.execute("UPDATE records SET state = 'queued', reason = NULL, updated_at = ? WHERE id = ?", (now, rid))
-            session.audit.append(session.name, "record.requeued", rid, "quarantined", "queued", reason, ts=now)
+            tx.execute("UPDATE records SET state = ?, reason = NULL, updated_at = ? WHERE id = ?", (state, now, rid))
+            session.audit.append(session.name, "record.requeued", rid, State.QUARANTINED.value, state, reason, ts=now)
     ids = [rid for rid, _ in chosen]
     with Spool(session.store.data_dir) as spool:
         spool.requeue_quarantined(ids)

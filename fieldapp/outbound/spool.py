@@ -24,11 +24,12 @@ import json
 import os
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
-SPOOL_FILE = "spool.db"
-STATES = ("queued", "synced", "registered", "registry_rejected", "quarantined")
+from fieldapp.base.encoding import canonical_text, now_epoch
+from fieldapp.base.paths import SPOOL_FILE, DataDir  # noqa: F401 (SPOOL_FILE: old importers)
+from fieldapp.domain.states import RECEIPT_STATUS, SPOOL_STATES, STATUS_ANSWER, State
+STATES = SPOOL_STATES  # an item's states: the record states they become (fieldapp.domain.states)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -60,16 +61,12 @@ CREATE TABLE IF NOT EXISTS batches (
 CREATE INDEX IF NOT EXISTS batches_state ON batches(state, created_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-_SYNCED_STATUSES = {"accepted": "synced", "duplicate": "synced",
-                    "rejected": "quarantined", "conflict": "quarantined"}
+_SYNCED_STATUSES = RECEIPT_STATUS
+_now = now_epoch  # float seconds: added_at / updated_at / created_at are REAL columns
 
 
 class SpoolError(Exception):
     """The spool file is damaged or a caller broke an invariant (no personal data inside)."""
-
-
-def _now() -> float:
-    return time.time()
 
 
 class Spool:
@@ -77,7 +74,7 @@ class Spool:
 
     def __init__(self, data_dir, *, timeout: float = 30.0):
         self.data_dir = Path(data_dir)
-        self.path = self.data_dir / SPOOL_FILE
+        self.path = DataDir(self.data_dir).spool
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._create_private()
         self._lock = threading.RLock()
@@ -155,15 +152,15 @@ class Spool:
                 raise SpoolError("spool item needs a record_id string and a sealed dict")
             if sealed.get("record_id", rid) != rid:
                 raise SpoolError("sealed item names another record_id")
-            text = json.dumps(sealed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            text = canonical_text(sealed)
             rows.append((rid, text, len(text.encode("utf-8"))))
         now = _now()
         with self._tx() as c:
             before = c.total_changes
             c.executemany(
                 "INSERT OR IGNORE INTO items(record_id, sealed, size, state, added_at, updated_at)"
-                " VALUES (?, ?, ?, 'queued', ?, ?)",
-                [(r, s, n, now, now) for r, s, n in rows])
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [(r, s, n, State.QUEUED.value, now, now) for r, s, n in rows])
             return c.total_changes - before
 
     def states(self, record_ids=None) -> dict:
@@ -188,6 +185,20 @@ class Spool:
             out[state] = n
         return out
 
+    def summary(self) -> dict:
+        """Counts and times without record IDs (status, diagnostics); ``meta`` values as stored (JSON text)."""
+        one, q = (lambda sql: self._query(sql)[0][0]), (lambda sql: dict(self._query(sql)))
+        return {"items_by_state": q("SELECT state, count(*) FROM items GROUP BY state"),
+                "quarantine_reasons": q("SELECT coalesce(reason, '?'), count(*) FROM items"
+                                        " WHERE state = 'quarantined' GROUP BY 1"),
+                "batches_by_state": q("SELECT state, count(*) FROM batches GROUP BY state"),
+                "attempts": one("SELECT coalesce(sum(attempts), 0) FROM batches"),
+                "last_errors": q("SELECT last_error, count(*) FROM batches WHERE last_error IS NOT NULL GROUP BY 1"),
+                "last_activity": one("SELECT max(updated_at) FROM items"),
+                "last_attempt": one("SELECT max(updated_at) FROM batches WHERE attempts > 0"),
+                "last_success": one("SELECT max(updated_at) FROM items WHERE state != 'queued'"),
+                "meta": q("SELECT key, value FROM meta")}
+
     def requeue_quarantined(self, record_ids, replacements: dict | None = None) -> int:
         """Put quarantined items back in the queue (a supervisor's decision).
 
@@ -199,16 +210,15 @@ class Spool:
         with self._tx() as c:
             for rid in record_ids:
                 if rid in replacements:
-                    text = json.dumps(replacements[rid], sort_keys=True, separators=(",", ":"),
-                                      ensure_ascii=False)
+                    text = canonical_text(replacements[rid])
                     cur = c.execute(
-                        "UPDATE items SET state='queued', reason=NULL, batch_id=NULL, sealed=?,"
-                        " size=?, updated_at=? WHERE record_id=? AND state='quarantined'",
-                        (text, len(text.encode()), now, rid))
+                        "UPDATE items SET state=?, reason=NULL, batch_id=NULL, sealed=?,"
+                        " size=?, updated_at=? WHERE record_id=? AND state=?",
+                        (State.QUEUED.value, text, len(text.encode()), now, rid, State.QUARANTINED.value))
                 else:
                     cur = c.execute(
-                        "UPDATE items SET state='queued', reason=NULL, batch_id=NULL, updated_at=?"
-                        " WHERE record_id=? AND state='quarantined'", (now, rid))
+                        "UPDATE items SET state=?, reason=NULL, batch_id=NULL, updated_at=?"
+                        " WHERE record_id=? AND state=?", (State.QUEUED.value, now, rid, State.QUARANTINED.value))
                 n += cur.rowcount
         return n
 
@@ -289,8 +299,8 @@ class Spool:
         now = _now()
         with self._tx() as c:
             for rid in record_ids:
-                c.execute("UPDATE items SET state='quarantined', reason=?, updated_at=? WHERE"
-                          " record_id=? AND state='queued'", (reason, now, rid))
+                c.execute("UPDATE items SET state=?, reason=?, updated_at=? WHERE record_id=? AND state=?",
+                          (State.QUARANTINED.value, reason, now, rid, State.QUEUED.value))
 
     def apply_receipt(self, batch_id: str, results: list[dict], receipt_json: str | None = None) -> dict:
         """Apply a *verified* receipt's results to the batch's items; close the batch.
@@ -310,14 +320,14 @@ class Spool:
                     continue
                 members.discard(rid)
                 state = _SYNCED_STATUSES[status]
-                reason = None if state == "synced" else str(res.get("reason") or status)[:200]
+                reason = None if state == State.SYNCED else str(res.get("reason") or status)[:200]
                 c.execute("UPDATE items SET state=?, registry_id=COALESCE(?, registry_id), reason=?,"
                           " updated_at=? WHERE record_id=?",
                           (state, res.get("registry_id"), reason, now, rid))
                 tally[status] = tally.get(status, 0) + 1
             if members:
-                c.executemany("UPDATE items SET state='quarantined', reason='not_in_receipt', updated_at=?"
-                              " WHERE record_id=?", [(now, rid) for rid in members])
+                c.executemany("UPDATE items SET state=?, reason='not_in_receipt', updated_at=? WHERE record_id=?",
+                              [(State.QUARANTINED.value, now, rid) for rid in members])
                 tally["not_in_receipt"] = len(members)
             c.execute("UPDATE batches SET state='done', receipt=?, body=X'', updated_at=?"
                       " WHERE batch_id=?", (receipt_json, now, batch_id))
@@ -356,14 +366,14 @@ class Spool:
             for rec in records:
                 st = rec.get("state")
                 if st == "registered":
-                    cur = c.execute("UPDATE items SET state='registered', registry_id=COALESCE(?,"
-                                    " registry_id), updated_at=? WHERE record_id=? AND state='synced'",
-                                    (rec.get("registry_id"), now, rec.get("record_id")))
+                    cur = c.execute("UPDATE items SET state=?, registry_id=COALESCE(?,"
+                                    " registry_id), updated_at=? WHERE record_id=? AND state=?",
+                                    (STATUS_ANSWER[st], rec.get("registry_id"), now, rec.get("record_id"),
+                                     State.SYNCED.value))
                 elif st == "rejected":
-                    cur = c.execute("UPDATE items SET state='registry_rejected', reason=?, updated_at=?"
-                                    " WHERE record_id=? AND state='synced'",
-                                    (str(rec.get("reason") or "rejected")[:200], now,
-                                     rec.get("record_id")))
+                    cur = c.execute("UPDATE items SET state=?, reason=?, updated_at=? WHERE record_id=? AND state=?",
+                                    (STATUS_ANSWER[st], str(rec.get("reason") or "rejected")[:200], now,
+                                     rec.get("record_id"), State.SYNCED.value))
                 else:
                     continue
                 n += cur.rowcount

@@ -8,7 +8,6 @@ record contents. See docs/protocol.md for the full protocol.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import gzip
 import hashlib
@@ -16,7 +15,7 @@ import json
 import os
 import re
 import zlib
-from datetime import date, datetime, timezone
+from datetime import date
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from fieldapp.base import encoding
 
 WIRE_VERSION = 1
 MAX_COMPRESSED = 8 * 1024 * 1024  # default limits; the registry makes them configurable
@@ -51,7 +52,7 @@ class WireError(Exception):
 # ---------------------------------------------------------------- encoding helpers
 def b64e(data: bytes) -> str:
     """Standard base64 (with padding) as text."""
-    return base64.b64encode(data).decode("ascii")
+    return encoding.b64encode(data)
 
 
 def b64d(text: str) -> bytes:
@@ -59,14 +60,14 @@ def b64d(text: str) -> bytes:
     if not isinstance(text, str):
         raise WireError("bad_base64", "not a string")
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        return encoding.b64decode(text)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise WireError("bad_base64") from None
 
 
 def canonical_json(obj) -> bytes:
     """Sorted keys, no spaces, UTF-8, no NaN: the bytes every signature covers."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    return encoding.canonical_json(obj, allow_nan=False)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -82,7 +83,8 @@ def loads_json(data: bytes, reason: str = "malformed"):
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    """The wire's timestamp, UTC to the second with ``Z`` (``encoding.wire_time``)."""
+    return encoding.wire_time()
 
 
 # ---------------------------------------------------------------- keys and signatures

@@ -10,19 +10,15 @@ SQL triggers refuse UPDATE and DELETE on the table.
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import datetime, timezone
+
+from fieldapp.base.encoding import canonical_text, now_iso  # noqa: F401 (now_iso: the store's timestamp, its importers)
 
 GENESIS = "0" * 64
 FIELDS = ("seq", "ts", "actor", "event", "record_id", "from_state", "to_state", "reason")
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
 def _digest(prev_hash: str, row: dict) -> str:
-    body = json.dumps({k: row.get(k) for k in FIELDS}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = canonical_text({k: row.get(k) for k in FIELDS})
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 

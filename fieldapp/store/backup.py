@@ -27,27 +27,29 @@ import hashlib
 import json
 import os
 import shutil
-import time
 import uuid
 import zipfile
 from pathlib import Path
 
 from fieldapp import __version__
+from fieldapp.domain import states
+from fieldapp.domain.states import State
 from fieldapp.store import migrations
-from fieldapp.store.audit import now_iso
+from fieldapp.base.encoding import now_iso, wire_time
 from fieldapp.store.dbapi import DatabaseError, open_encrypted
 from fieldapp.base.errors import FieldappError, StoreError, TamperError
 from fieldapp.base.fsutil import create_private, fsync_dir, is_disk_full, secure_dir
-from fieldapp.base.paths import DB_FILE, ESCROW_FILE, SLOTS_FILE
+from fieldapp.base.paths import (APPLIED_FILE, CA_FILE, CONFIG_FILE, DB_FILE, DEVICE_FILE, ESCROW_FILE, SLOTS_FILE,
+                                 SPOOL_FILE, DataDir)
 from fieldapp.store.database import Session, Store, damaged
 
 FORMAT, VERSION = "fieldapp-backup", 1
 MANIFEST = "manifest.json"
-OPTIONAL = (ESCROW_FILE, "desktop.json", "provisioning.json", "provisioned-ca.pem")
+OPTIONAL = (ESCROW_FILE, CONFIG_FILE, APPLIED_FILE, CA_FILE)
 MEMBERS = (DB_FILE, SLOTS_FILE) + OPTIONAL
 MAX_MANIFEST_BYTES = 64 * 1024
-RESEND_STATES = ("queued", "synced", "quarantined")
-STORE_FILES = (DB_FILE, DB_FILE + "-wal", DB_FILE + "-journal", SLOTS_FILE, ESCROW_FILE, "device.json", "spool.db")
+RESEND_STATES = states.RESEND
+STORE_FILES = (DB_FILE, DB_FILE + "-wal", DB_FILE + "-journal", SLOTS_FILE, ESCROW_FILE, DEVICE_FILE, SPOOL_FILE)
 
 
 def _sha256(path: Path) -> str:
@@ -236,12 +238,13 @@ def _prepare(store: Store, manifest: dict, user: str, password: str) -> dict:
             now = now_iso()
             for rid in resend:
                 old = tx.execute("SELECT state FROM records WHERE id = ?", (rid,)).fetchone()[0]
-                tx.execute("UPDATE records SET state = 'approved', reason = NULL, updated_at = ? WHERE id = ?", (now, rid))
-                session.audit.append(session.name, "record.restored", rid, old, "approved", ts=now)
+                new = states.require("restore", old, State.APPROVED)
+                tx.execute("UPDATE records SET state = ?, reason = NULL, updated_at = ? WHERE id = ?", (new, now, rid))
+                session.audit.append(session.name, "record.restored", rid, old, new, ts=now)
                 tx.execute("DELETE FROM outbox WHERE record_id = ?", (rid,))  # sealed by the old laptop's key
             session.audit.append(session.name, "store.restored", reason=manifest.get("created_at"))
         total = session.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
-    (store.data_dir / "lockout.json").unlink(missing_ok=True)  # a fresh start on the new laptop
+    DataDir(store.data_dir).lockout.unlink(missing_ok=True)  # a fresh start on the new laptop
     return {"store_id": manifest["store_id"], "records": total, "to_resend": len(resend),
-            "restored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "restored_at": wire_time()}
 

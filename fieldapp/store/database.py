@@ -24,7 +24,7 @@ from fieldapp.store.dbapi import Database, DatabaseError, open_encrypted
 from fieldapp.base.errors import AuthError, PermissionDenied, StoreError, TamperError
 from fieldapp.base.fsutil import create_private, secure_dir
 from fieldapp.store.keyslots import SlotFile
-from fieldapp.base.paths import DB_FILE, ESCROW_FILE, SLOTS_FILE
+from fieldapp.base.paths import DB_FILE, DataDir
 
 log = logging.getLogger(__name__)
 ROLES = ("outreach", "supervisor")
@@ -50,8 +50,8 @@ class Store:
         """``schema_target`` stops migrations at that version (only the sample-store generator uses it)."""
         self.data_dir = Path(data_dir)
         self.schema_target = schema_target
-        self.db_path = self.data_dir / DB_FILE
-        self.slots_path = self.data_dir / SLOTS_FILE
+        self.db_path = DataDir(self.data_dir).db
+        self.slots_path = DataDir(self.data_dir).slots
 
     def exists(self) -> bool:
         """A store exists once its key slots are written (the last step of ``create``)."""
@@ -60,7 +60,7 @@ class Store:
     def slots_lost(self) -> bool:
         """The database and the escrowed recovery slot are here but ``keyslots.json`` is not: a store
         whose key slots were destroyed, to be rebuilt with ``fieldapp recover``, never replaced."""
-        return not self.slots_path.exists() and (self.data_dir / ESCROW_FILE).exists() and self.db_path.exists()
+        return not self.slots_path.exists() and DataDir(self.data_dir).escrow.exists() and self.db_path.exists()
 
     def require_exists(self) -> None:
         """Raise the right error when there is no usable store here: its key slots lost, or none at all."""
@@ -144,18 +144,22 @@ class Store:
     def _backup_before_migration(self, conn) -> Path:
         """Copy the (encrypted) database file aside before a schema upgrade."""
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        backups = secure_dir(self.data_dir / "backups")
+        backups = secure_dir(DataDir(self.data_dir).backups)
         target = backups / f"{DB_FILE}.v{migrations.current_version(conn)}.{time.strftime('%Y%m%dT%H%M%S')}.bak"
         create_private(target)
         shutil.copyfile(self.db_path, target)
         log.info("backed up store before migration to %s", target.name)
         return target
 
-    def unlock(self, user: str, password: str) -> "Session":
-        """Authenticate offline (opening one's key slot is the authentication) and open the store."""
+    def unlock_key(self, user: str, password) -> tuple[bytes, SlotFile]:
+        """The one login check (lockout, ``user``'s key slot, the slot file's MAC): the database key and the slots,
+        without opening the database. A wrong password counts toward the lockout; the caller records the success.
+        ``password`` may be a function, called once the lockout allows a try."""
         self.require_exists()
         lockout.check(self.data_dir, user)
         slots = self.slots()
+        if callable(password):
+            password = password()
         if user not in slots.users():
             lockout.record_failure(self.data_dir, user)
             raise AuthError("core.auth.wrong_password")
@@ -165,6 +169,11 @@ class Store:
             lockout.record_failure(self.data_dir, user)
             raise
         slots.check_mac(key)
+        return key, slots
+
+    def unlock(self, user: str, password: str) -> "Session":
+        """Authenticate offline (opening one's key slot is the authentication) and open the store."""
+        key, slots = self.unlock_key(user, password)
         session = self.open_with_key(key, user)
         try:
             slots.write_escrow()  # stores made before the escrow existed get theirs at the next login

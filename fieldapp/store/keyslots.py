@@ -24,16 +24,13 @@ Changing a password rewrites one slot; the database is never re-encrypted.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import json
 import math
 import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -43,6 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from fieldapp.base import encoding
 from fieldapp.base.errors import AuthError, StoreError, TamperError
 from fieldapp.base.fsutil import atomic_write_json, read_json
 from fieldapp.base.paths import ESCROW_FILE
@@ -57,19 +55,19 @@ DEFAULT_TARGET_MS = 500
 
 
 def b64e(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
+    return encoding.b64encode(data)
 
 
 def b64d(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
+    return encoding.b64decode(text)
 
 
 def _canon(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return encoding.canonical_json(obj)
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return encoding.now_iso_seconds()
 
 
 def _argon2(password: str, kdf: dict) -> bytes:

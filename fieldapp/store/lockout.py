@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fieldapp.base.errors import LockedOut
 from fieldapp.base.fsutil import atomic_write_json, read_json
-from fieldapp.base.paths import LOCKOUT_FILE
+from fieldapp.base.paths import DataDir
 
 FREE_ATTEMPTS = 5
 BASE_DELAY = 30
@@ -27,7 +27,7 @@ MAX_DELAY = 3600
 
 def _load(data_dir: Path) -> dict:
     try:
-        data = read_json(Path(data_dir) / LOCKOUT_FILE)
+        data = read_json(DataDir(data_dir).lockout)
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError, UnicodeDecodeError):
         return {}
@@ -61,7 +61,7 @@ def record_failure(data_dir: Path, user: str) -> int:
     entry = data.get(user) or {}
     entry = {"failures": int(entry.get("failures", 0) or 0) + 1, "last_failure": time.time()}
     data[user] = entry
-    atomic_write_json(Path(data_dir) / LOCKOUT_FILE, data)
+    atomic_write_json(DataDir(data_dir).lockout, data)
     return entry["failures"]
 
 
@@ -69,4 +69,4 @@ def record_success(data_dir: Path, user: str) -> None:
     data = _load(data_dir)
     if user in data:
         del data[user]
-        atomic_write_json(Path(data_dir) / LOCKOUT_FILE, data)
+        atomic_write_json(DataDir(data_dir).lockout, data)

@@ -15,7 +15,7 @@ Never edit a released migration: add a new one.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from fieldapp.base.encoding import now_iso_seconds
 
 V1 = """
 CREATE TABLE users (
@@ -159,7 +159,7 @@ def migrate(conn, target: int | None = None) -> list[int]:
                 step(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                (version, name, now_iso_seconds()),
             )
             conn.execute("COMMIT")
         except BaseException:

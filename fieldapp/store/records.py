@@ -16,14 +16,13 @@ from dataclasses import replace
 from fieldapp.store.audit import now_iso
 from fieldapp.base.errors import FieldappError, PermissionDenied, StateError
 from fieldapp.domain.khmer import match_key
+from fieldapp.domain import states
+from fieldapp.domain.states import EDITABLE, REVIEW_ACTIONS, STATES, State
 from fieldapp.store.search import search_terms
 from fieldapp.store.database import Session
 from fieldapp.domain.validation import duplicate_keys, validate_record
 
-STATES = ("draft", "submitted", "returned", "rejected", "approved", "queued", "quarantined", "synced", "registered",
-          "registry_rejected")
-EDITABLE = ("draft", "returned")
-REVIEW_ACTIONS = {"approve": "approved", "return": "returned", "reject": "rejected"}
+# STATES, EDITABLE and REVIEW_ACTIONS (imported above) are defined once, in fieldapp.domain.states.
 MAX_DRAFT_BYTES = 256 * 1024
 COLUMNS = ("id", "state", "created_by", "created_at", "updated_at", "submitted_at", "data", "duplicates", "reason",
            "version")
@@ -115,12 +114,14 @@ def save_draft(session: Session, data: dict, record_id: str | None = None) -> st
     with session.write() as tx:
         if record_id is None:
             record_id = str(uuid.uuid4())
+            state = states.require("create", None, State.DRAFT)
             tx.execute("INSERT INTO records (id, state, created_by, created_at, updated_at, data, search_terms)"
-                       " VALUES (?, 'draft', ?, ?, ?, ?, ?)", (record_id, session.name, now, now, body, search_terms(data)))
-            session.audit.append(session.name, "record.created", record_id, None, "draft")
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)", (record_id, state, session.name, now, now, body, search_terms(data)))
+            session.audit.append(session.name, "record.created", record_id, None, state)
         else:
             row = _row(session, record_id)
             _require_editable(session, row)
+            states.require("edit", row["state"], row["state"])
             tx.execute("UPDATE records SET data = ?, search_terms = ?, updated_at = ?, version = version + 1 WHERE id = ?",
                        (body, search_terms(data), now, record_id))
             session.audit.append(session.name, "record.edited", record_id, row["state"], row["state"])
@@ -137,21 +138,22 @@ def _require_editable(session: Session, row: dict) -> None:
 def _store_submitted(session: Session, tx, record_id: str, clean: dict, now: str, *, new: bool, from_state=None):
     keys = _keys(clean)
     dups = find_duplicates(tx, record_id, keys)
+    state = states.require("import" if new else "submit", from_state, State.SUBMITTED)
     values = dict(keys, id=record_id, data=json.dumps(clean, ensure_ascii=False, sort_keys=True),
-                  duplicates=json.dumps(dups), now=now, owner=session.name)
+                  duplicates=json.dumps(dups), now=now, owner=session.name, state=state)
     if new:
         tx.execute(
             "INSERT INTO records (id, state, created_by, created_at, updated_at, submitted_at, data, name_key, latin_key,"
             " national_id, phone, date_of_birth, village_code, commune_code, duplicates, search_terms) VALUES (:id,"
-            " 'submitted', :owner, :now, :now, :now, :data, :name_key, :latin_key, :national_id, :phone, :date_of_birth,"
+            " :state, :owner, :now, :now, :now, :data, :name_key, :latin_key, :national_id, :phone, :date_of_birth,"
             " :village_code, :commune_code, :duplicates, :search_terms)", values)
     else:
         tx.execute(
-            "UPDATE records SET state = 'submitted', updated_at = :now, submitted_at = :now, data = :data, name_key ="
+            "UPDATE records SET state = :state, updated_at = :now, submitted_at = :now, data = :data, name_key ="
             " :name_key, latin_key = :latin_key, national_id = :national_id, phone = :phone, date_of_birth ="
             " :date_of_birth, village_code = :village_code, commune_code = :commune_code, duplicates = :duplicates,"
             " search_terms = :search_terms, reason = NULL, version = version + 1 WHERE id = :id", values)
-    session.audit.append(session.name, "record.submitted", record_id, from_state, "submitted", ts=now)
+    session.audit.append(session.name, "record.submitted", record_id, from_state, state, ts=now)
     return dups
 
 
@@ -208,19 +210,21 @@ def review(session: Session, record_ids: list[str], action: str, reason: str | N
     with session.write() as tx:
         for record_id in record_ids:
             row = _row(session, record_id)
-            if row["state"] != "submitted":
+            if row["state"] != State.SUBMITTED:
                 raise StateError("core.review.not_submitted", state=row["state"])
+            states.require("review", row["state"], target)
             tx.execute("UPDATE records SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                        (target, reason, now, record_id))
-            session.audit.append(session.name, f"record.{target}", record_id, "submitted", target, reason, ts=now)
-            if target == "approved" and on_approved is not None:
+            session.audit.append(session.name, f"record.{target}", record_id, row["state"], target, reason, ts=now)
+            if target == State.APPROVED and on_approved is not None:
                 on_approved(session, tx, record_id, json.loads(row["data"]), row["submitted_at"])
     return list(record_ids)
 
 
 def submitted_ids(session: Session) -> list[str]:
     session.require_supervisor()
-    return [r[0] for r in session.conn.execute("SELECT id FROM records WHERE state = 'submitted' ORDER BY submitted_at, id")]
+    return [r[0] for r in session.conn.execute("SELECT id FROM records WHERE state = ? ORDER BY submitted_at, id",
+                                               (State.SUBMITTED.value,))]
 
 
 def list_records(session: Session, state: str | None = None, limit: int | None = None) -> list[dict]:
@@ -237,7 +241,9 @@ def list_records(session: Session, state: str | None = None, limit: int | None =
     sql = f"SELECT {', '.join(COLUMNS)} FROM records"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY (state = 'returned') DESC, updated_at DESC, id"
+    # Written out (not a parameter), from the enum's value: it must match the expression of the records_order
+    # and records_owner_order indexes (fieldapp.store.migrations) for SQLite to use them.
+    sql += f" ORDER BY (state = '{State.RETURNED.value}') DESC, updated_at DESC, id"
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [_decode(dict(zip(COLUMNS, r)), session) for r in session.conn.execute(sql, params)]

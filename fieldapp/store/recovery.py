@@ -11,7 +11,7 @@ from pathlib import Path
 from fieldapp.store.audit import now_iso
 from fieldapp.base.errors import AuthError, StoreError, TamperError
 from fieldapp.store.keyslots import SlotFile, load_escrow
-from fieldapp.base.paths import ESCROW_FILE
+from fieldapp.base.paths import ESCROW_FILE, DataDir
 from fieldapp.store.database import Store
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def _candidates(store: Store, escrow_file: Path | None) -> list[tuple[str, SlotF
         pass  # missing or unreadable: the escrow is what it is for
     if escrow_file is not None:  # named by IT: it must be readable
         out.append(("escrow_file", SlotFile.from_escrow(store.slots_path, load_escrow(Path(escrow_file)))))
-    local = store.data_dir / ESCROW_FILE
+    local = DataDir(store.data_dir).escrow
     if local.exists():
         try:
             out.append(("escrow", SlotFile.from_escrow(store.slots_path, load_escrow(local))))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fieldapp.domain.states import SEALED
 from fieldapp.store import audit, migrations
 from fieldapp.store.dbapi import DatabaseError
 from fieldapp.store.database import Session
@@ -41,6 +42,6 @@ def _check_users(session: Session) -> list[tuple[str, dict]]:
 
 def _check_outbox(conn) -> list[tuple[str, dict]]:
     missing = conn.execute(
-        "SELECT count(*) FROM records r WHERE r.state IN ('queued','synced','registered','registry_rejected','quarantined')"
-        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id)").fetchone()[0]
+        f"SELECT count(*) FROM records r WHERE r.state IN ({','.join('?' * len(SEALED))})"
+        " AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.record_id = r.id)", SEALED).fetchone()[0]
     return [("core.verify.outbox", {"count": missing})] if missing else []

@@ -12,6 +12,9 @@ Protocol (JSON lines on stdin; text lines on stdout):
 Modes: ``writer`` (saves, submits, approvals, publishes, printing each only after it committed), ``migrate``
 (opens a store, which backs it up and migrates it), ``cli`` (``fieldapp.cli.main.main(argv)``), ``sync``
 (``sync.cli.main(argv)``, i.e. ``python -m sync``).
+
+Started by path by ``helpers.attack_tools.Forker``, whose environment (``cli_env``) sets ``PYTHONPATH`` to the
+repository root, so the project imports below resolve.
 """
 
 from __future__ import annotations
@@ -21,18 +24,15 @@ import os
 import random
 import signal
 import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from fieldapp.outbound import outbox
-from fieldapp.store import records  # noqa: E402
+from fieldapp.store import records
 from fieldapp import services
-from fieldapp.cli.main import main as fieldapp_main  # noqa: E402
-from fieldapp.store.database import Store  # noqa: E402
-from fieldapp.domain.synthetic import make_records  # noqa: E402
-from sync.cli import main as sync_main  # noqa: E402
-import sync.engine  # noqa: E402,F401 - warm the import cache for the children
+from fieldapp.cli.main import main as fieldapp_main
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
+from sync.cli import main as sync_main
+import sync.engine  # noqa: F401 - warm the import cache for the children
 
 make_records(1)  # warm the gazetteer
 

@@ -13,9 +13,9 @@ import json
 import shutil
 
 import pytest
-from attack_tools import case, one_clean_line, run_cli
+from helpers.attack_tools import case, one_clean_line, run_cli
 
-from clitools import OUTREACH_PASSWORD, PASSWORD
+from helpers.clitools import OUTREACH_PASSWORD, PASSWORD
 from fieldapp.outbound import device as device_file
 from fieldapp.outbound import outbox, wire
 from fieldapp.store import records, search, users
@@ -23,7 +23,7 @@ from fieldapp import services
 from fieldapp.base.errors import AuthError, FieldappError, PermissionDenied
 from fieldapp.store.database import Store
 from fieldapp.domain.synthetic import make_records
-from planted import needles_of
+from helpers.planted import needles_of
 
 OTHER_PASSWORD = "second outreach pw"
 

@@ -7,7 +7,7 @@ import random
 import shutil
 
 import pytest
-from attack_tools import case, scaled
+from helpers.attack_tools import case, scaled
 
 from fieldapp.store import backup, records
 

@@ -17,7 +17,7 @@ import re
 from datetime import date
 
 import pytest
-from attack_tools import case, run_cli, scaled
+from helpers.attack_tools import case, run_cli, scaled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -243,7 +243,7 @@ SUMMARY = re.compile(r"^Nothing was imported: ([0-9]+) problem\(s\) found\.$")
 @pytest.fixture(scope="module")
 def cli_store(tmp_path_factory):
     """A store for the CLI examples, and an open session on it (WAL: the CLI may write meanwhile)."""
-    from clitools import PASSWORD
+    from helpers.clitools import PASSWORD
 
     from fieldapp.store.database import Store
 
@@ -259,7 +259,7 @@ def _count(session) -> int:
 
 
 def _cli_import(cli_store, path, c):
-    from clitools import PASSWORD
+    from helpers.clitools import PASSWORD
 
     data, session = cli_store
     before = _count(session)

@@ -5,7 +5,7 @@ touches everything that writes files: IT's recovery key, init, users, imports (J
 through the core API (drafts, edits, submit, duplicate check, search), review (approve, return, reject, corrected
 and approved again), registration, sync, a USB bundle, the registry's own export (intentionally decrypted: the
 positive control), ``fieldapp diagnostics`` with and without a user, verify and status. TMPDIR, HOME,
-XDG_STATE_HOME and FIELDAPP_LOG_DIR point into the test folder. Then tests/planted.py scans the data folder
+XDG_STATE_HOME and FIELDAPP_LOG_DIR point into the test folder. Then tests/helpers/planted.py scans the data folder
 (database, WAL, spool, device file, backups, logs), the log folder, the temp folder, HOME, the bundle, the
 diagnostics archives (inside the zip too), the registry's data folder (database, keys, its log) and IT's key
 folder: no name, national ID or phone number may be found, in UTF-8 or UTF-16.
@@ -17,22 +17,22 @@ import json
 import tempfile
 
 import pytest
-from attack_tools import case, registry_export, run_cli
+from helpers.attack_tools import case, registry_export, run_cli
 
-from clitools import OUTREACH_PASSWORD, PASSWORD
+from helpers.clitools import OUTREACH_PASSWORD, PASSWORD
 from fieldapp.outbound import outbox
 from fieldapp.store import records, search
 from fieldapp import services
 from fieldapp.store.database import Store
 from fieldapp.domain.synthetic import make_records
-from planted import files_scanned, needles_of, scan
+from helpers.planted import files_scanned, needles_of, scan
 
 OW2_PASSWORD = "second outreach pw"
 
 
 @pytest.fixture
 def day(tmp_path, monkeypatch):
-    from sync_helpers import Registry
+    from helpers.sync_helpers import Registry
 
     dirs = {name: tmp_path / name for name in ("data", "logs", "tmp", "home", "state", "input", "it", "usb", "exports",
                                                "diag")}
@@ -148,7 +148,7 @@ def test_no_personal_data_on_disk_after_a_full_day(day):
     needles = needles_of(recs)
     with case("planted data after a full day (init, users, JSONL+CSV import, core-API enrollment, review, register, "
               "sync, USB bundle, registry export, diagnostics)",
-              "tests/planted.py finds no name, national ID or phone (UTF-8/UTF-16) in the data folder, logs, TMPDIR, "
+              "tests/helpers/planted.py finds no name, national ID or phone (UTF-8/UTF-16) in the data folder, logs, TMPDIR, "
               "HOME, the bundle, the diagnostics archives, the registry's data folder or IT's keys; the decrypted "
               "registry export is found full of them (positive control)") as c:
         assert len(needles) > 500

@@ -28,9 +28,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from attack_tools import PY, ROOT, Forker, assert_exactly_once_at, case, cli_env, scaled
+from helpers.attack_tools import PY, ROOT, Forker, assert_exactly_once_at, case, cli_env, scaled
 
-from clitools import PASSWORD
+from helpers.clitools import PASSWORD
 from fieldapp.outbound import device as device_file
 from fieldapp.store import migrations, records
 from fieldapp import services
@@ -219,7 +219,7 @@ def test_sigkill_during_the_schema_upgrade_of_the_v1_sample(forker, tmp_path):
 # ---------------------------------------------------------------- sync
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    from sync_helpers import Registry
+    from helpers.sync_helpers import Registry
 
     reg = Registry(tmp_path_factory.mktemp("powerreg"), register_delay=0).start()
     yield reg
@@ -239,9 +239,9 @@ def _approve_more(data: Path, n: int, seed: int) -> list[str]:
 
 @pytest.mark.slow
 def test_sigkill_during_sync_then_finish_exactly_once(forker, registry, tmp_path):
-    from faultproxy import FaultProxy
+    from helpers.faultproxy import FaultProxy
     from sync.engine import Engine
-    from sync_helpers import fast_config
+    from helpers.sync_helpers import fast_config
     from sync.registration import register
 
     data = tmp_path / "laptop"

@@ -16,8 +16,8 @@ import uuid
 
 import pytest
 import requests
-from attack_registry_tools import RANK, Dev, fresh_record, new_code, reg  # noqa: F401,F811  (reg: fixture)
-from attack_tools import case, scaled
+from helpers.attack_registry_tools import RANK, Dev, fresh_record, new_code
+from helpers.attack_tools import case, scaled
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule

@@ -17,8 +17,8 @@ from datetime import date
 
 import pytest
 import requests
-from attack_registry_tools import _NIDS, Dev, fresh_record, new_code, reg  # noqa: F401,F811  (reg: fixture)
-from attack_tools import case
+from helpers.attack_registry_tools import _NIDS, Dev, fresh_record, new_code
+from helpers.attack_tools import case
 
 from fieldapp.outbound import wire, bundle as wire_bundle
 
@@ -226,7 +226,7 @@ def test_bundle_from_a_revoked_device_and_a_bomb_inside_a_bundle_batch(reg, tmp_
               "whole bundle is refused (device_revoked) and nothing changes") as c:
         import subprocess
 
-        from sync_helpers import PY, REPO, env
+        from helpers.sync_helpers import PY, REPO, env
         res = subprocess.run([PY, "-m", "registry", "import-bundle", str(path), "--data-dir", str(reg.data_dir)],
                              cwd=REPO, env=env(), capture_output=True, text=True, timeout=120)
         c.runs += 1

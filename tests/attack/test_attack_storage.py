@@ -19,9 +19,9 @@ import shutil
 from collections import Counter
 
 import pytest
-from attack_tools import SmallDisk, assert_exactly_once_at, case, one_clean_line
+from helpers.attack_tools import SmallDisk, assert_exactly_once_at, case, one_clean_line
 
-from clitools import OUTREACH_PASSWORD, PASSWORD, Cli, write_jsonl
+from helpers.clitools import OUTREACH_PASSWORD, PASSWORD, Cli, write_jsonl
 from fieldapp.outbound import outbox
 from fieldapp.store.keyslots import SlotFile
 from fieldapp.outbound.spool import Spool
@@ -32,7 +32,7 @@ from fieldapp.store.verify import verify
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    from sync_helpers import Registry
+    from helpers.sync_helpers import Registry
 
     reg = Registry(tmp_path_factory.mktemp("storagereg"), register_delay=0).start()
     yield reg

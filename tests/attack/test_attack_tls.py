@@ -1,6 +1,6 @@
 """Transport attacks on real TLS over loopback: the client refuses every wrong server, says why, sends nothing.
 
-tests/sync/test_sync_tls.py covers a wrong CA and pins at registration. Here a TLS front (attack_tlsfront.py)
+tests/sync/test_sync_tls.py covers a wrong CA and pins at registration. Here a TLS front (helpers/attack_tlsfront.py)
 presents, in turn: a certificate from another CA, an expired one, one for another host name, one from a root that
 the operating system and certifi trust but the device's provisioned CA bundle does not ("user-installed" root), and
 a valid certificate whose key is not pinned; then it rotates to the backup pinned key. For each wrong one, at
@@ -18,8 +18,8 @@ import json
 import subprocess
 
 import pytest
-from attack_tools import PY, ROOT, assert_exactly_once_at, case, one_clean_line, run_cli, wait_until
-from attack_tlsfront import TlsFront
+from helpers.attack_tools import PY, ROOT, assert_exactly_once_at, case, one_clean_line, run_cli, wait_until
+from helpers.attack_tlsfront import TlsFront
 
 from fieldapp.outbound import device as device_file
 from fieldapp.outbound.spool import Spool
@@ -75,7 +75,7 @@ def pki(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def front(tmp_path_factory):
-    from sync_helpers import Registry
+    from helpers.sync_helpers import Registry
 
     reg = Registry(tmp_path_factory.mktemp("tlsreg"), register_delay=0).start()
     f = TlsFront(reg.port)
@@ -86,7 +86,7 @@ def front(tmp_path_factory):
 
 
 def _child_env(extra: dict) -> dict:
-    from sync_helpers import env
+    from helpers.sync_helpers import env
 
     e = env()
     e.update(extra)
@@ -123,7 +123,7 @@ def test_registration_refuses_every_wrong_server_and_sends_nothing(pki, front, t
             front.reset()
             data = tmp_path / f"reg-{name}"
             if name == "user_root":  # the OS and certifi trust the rogue root: the real CLI in such an environment
-                from clitools import PASSWORD
+                from helpers.clitools import PASSWORD
 
                 assert run_cli(data, "init", "--user", "sup", password=PASSWORD).returncode == 0
                 out = run_cli(data, "register", "--user", "sup", "--server", front.url, "--code", code,
@@ -151,7 +151,7 @@ def test_registration_refuses_every_wrong_server_and_sends_nothing(pki, front, t
 
 
 def test_sync_refuses_every_wrong_server_then_follows_the_backup_pin(pki, front, tmp_path):
-    from sync_helpers import assert_all_state, fill_spool
+    from helpers.sync_helpers import assert_all_state, fill_spool
 
     reg = front.reg
     front.use(pki["certs"]["good"])

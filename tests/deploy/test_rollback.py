@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploy_helpers import SAMPLE_PASSWORDS, Runner, copy_sample, queue_items, schema_of, spool_snapshot
+from helpers.deploy_helpers import SAMPLE_PASSWORDS, Runner, copy_sample, queue_items, schema_of, spool_snapshot
 from fieldapp.store import migrations
 
 SUP = SAMPLE_PASSWORDS["sup"]

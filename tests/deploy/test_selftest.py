@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from deploy_helpers import Runner
+from helpers.deploy_helpers import Runner
 from fieldapp.deploy import selftest
 
 

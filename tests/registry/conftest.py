@@ -8,7 +8,6 @@ afterwards, so runs never see each other's data or keys.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -21,17 +20,11 @@ from urllib.parse import quote
 import pytest
 import requests
 
+from helpers import registry_client as client
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PG_ENV = "FIELDAPP_TEST_PG_URL"
-
-if str(ROOT) not in sys.path:  # also when pytest is not started as `python -m pytest` from the root
-    sys.path.insert(0, str(ROOT))
-# the helper module under a unique name (test directories share one module namespace)
-_spec = importlib.util.spec_from_file_location("registry_test_client", HERE / "client.py")
-client = importlib.util.module_from_spec(_spec)
-sys.modules["registry_test_client"] = client
-_spec.loader.exec_module(client)
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from registry_test_client import Device, make_record
+from helpers.registry_client import Device, make_record
 
 from fieldapp.outbound import wire
 

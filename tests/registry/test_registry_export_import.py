@@ -9,7 +9,7 @@ import uuid
 import zipfile
 
 import pytest
-from registry_test_client import Device, make_record
+from helpers.registry_client import Device, make_record
 
 from fieldapp.outbound import bundle as wire_bundle
 

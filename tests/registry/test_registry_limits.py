@@ -8,7 +8,7 @@ import uuid
 import zlib
 
 import requests
-from registry_test_client import make_record
+from helpers.registry_client import make_record
 
 from fieldapp.outbound import wire
 

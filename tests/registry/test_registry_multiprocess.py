@@ -7,7 +7,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from registry_test_client import Device, make_record
+from helpers.registry_client import Device, make_record
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import requests
-from registry_test_client import Device, make_record
+from helpers.registry_client import Device, make_record
 
 
 def wait_for(predicate, timeout: float = 15.0):

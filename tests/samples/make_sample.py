@@ -15,6 +15,8 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# The one import-path change in tests/: this script is run by hand (``python tests/samples/make_sample.py N``), not
+# by pytest, so the project's pythonpath setting does not apply.
 sys.path.insert(0, str(ROOT))
 
 from fieldapp.store import records, users  # noqa: E402

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(1, str(Path(__file__).resolve().parents[2]))
-
-from faultproxy import FaultProxy  # noqa: E402
-from sync_helpers import Registry  # noqa: E402
+from helpers.faultproxy import FaultProxy
+from helpers.sync_helpers import Registry
 
 
 @pytest.fixture(scope="module")

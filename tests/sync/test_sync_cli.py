@@ -6,7 +6,7 @@ import json
 import time
 import subprocess
 
-from sync_helpers import PY, REPO, assert_all_state, env, fill_spool, run_fieldapp, write_people
+from helpers.sync_helpers import PY, REPO, assert_all_state, env, fill_spool, run_fieldapp, write_people
 
 from fieldapp.outbound import device as device_file
 

@@ -2,14 +2,11 @@
 
 import json
 import time
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from clitools import OUTREACH_PASSWORD, Cli, write_jsonl  # noqa: E402
-from fieldapp.domain.synthetic import make_records  # noqa: E402
+from helpers.clitools import OUTREACH_PASSWORD, Cli, write_jsonl
+from fieldapp.domain.synthetic import make_records
 
 
 def laptop(tmp_path, name, registry, records_file) -> Cli:

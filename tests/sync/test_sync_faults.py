@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from sync_helpers import PY, REPO, assert_all_state, assert_exactly_once, env, fast_config, fill_spool
+from helpers.sync_helpers import PY, REPO, assert_all_state, assert_exactly_once, env, fast_config, fill_spool
 
 from fieldapp.outbound.spool import Spool
 from sync.engine import Engine

@@ -11,7 +11,7 @@ import functools
 import json
 import time
 
-from sync_helpers import assert_exactly_once, run_fieldapp, store_states, write_people
+from helpers.sync_helpers import assert_exactly_once, run_fieldapp, store_states, write_people
 
 from fieldapp.outbound.spool import Spool
 from fieldapp.store.database import Store

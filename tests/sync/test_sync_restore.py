@@ -7,7 +7,7 @@ import functools
 import json
 import time
 
-from sync_helpers import assert_exactly_once, run_fieldapp, store_states, write_people
+from helpers.sync_helpers import assert_exactly_once, run_fieldapp, store_states, write_people
 
 
 PW = "correct horse battery 9"

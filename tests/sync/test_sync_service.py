@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from sync_helpers import assert_all_state, assert_exactly_once, fast_config, fill_spool
+from helpers.sync_helpers import assert_all_state, assert_exactly_once, fast_config, fill_spool
 
 from fieldapp.outbound import device as device_file
 from fieldapp.outbound.spool import Spool

@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from sync_helpers import PY, REPO, Registry, env, fill_spool
+from helpers.sync_helpers import PY, REPO, Registry, env, fill_spool
 
 from fieldapp.outbound import device as device_file
 from sync.engine import Engine

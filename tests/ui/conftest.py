@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["FIELDAPP_KDF_TARGET_MS"] = "0"  # also for the session-scoped store below (before monkeypatch runs)
 
-from ui_consts import OUTREACH, OUTREACH_PASSWORD, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS  # noqa: E402,F401
+from helpers.ui_consts import OUTREACH, OUTREACH_PASSWORD, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS  # noqa: E402,F401
 
 # Qt's offscreen platform cannot pass size hints to a window system and says so on every top-level layout:
 # a limitation of the test platform, not of the app.
@@ -134,3 +134,26 @@ def make_harness(ui_app, qtbot):
 @pytest.fixture
 def harness(make_harness, store_dir) -> Harness:
     return make_harness(store_dir)
+
+
+@pytest.fixture
+def contexts(qtbot, ui_app):
+    """``contexts(data_dir, user)`` logs in; at the end every window is closed, then every worker stopped."""
+    from helpers.ui_forms import close_ctx, login
+    from ui.qt import QApplication
+
+    made = []
+
+    def factory(data_dir, user: str, sync=None):
+        ctx = login(qtbot, data_dir, user, sync=sync)
+        made.append(ctx)
+        return ctx
+
+    yield factory
+    for widget in QApplication.topLevelWidgets():
+        if widget.isVisible():
+            widget.close()
+    for ctx in made:
+        close_ctx(ctx)
+        if ctx.sync is not None:
+            ctx.sync.stop(timeout=10)

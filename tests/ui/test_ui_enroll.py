@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from helpers_forms import (OW, SUP, WAIT_MS, choose, close_ctx, contexts, offscreen_ok, person, pick_unit,  # noqa: F401
-                           show_widget, states, store_records, type_cell, type_into, wait_idle)
+from helpers.ui_forms import (OW, SUP, WAIT_MS, choose, close_ctx, offscreen_ok, person, pick_unit, show_widget,
+                              states, store_records, type_cell, type_into, wait_idle)
 
 from fieldapp.domain import geo
 from fieldapp.base.i18n import tr

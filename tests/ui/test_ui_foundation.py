@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from ui_consts import PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
+from helpers.ui_consts import PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
 from fieldapp.base import config as app_config
 from fieldapp.base.errors import FieldappError
@@ -125,7 +125,7 @@ def test_run_shows_first_run_and_returns_when_the_window_closes(ui_app, tmp_path
 
 
 def test_many_calls_and_signals_do_not_exhaust_python_singletons():
-    """PySide6 6.12.0 on CPython 3.11 drops references to None/True; ui.qt compensates (a crash would abort)."""
+    """PySide6 6.12.0 on CPython 3.11 drops references to None/True; the pinned 6.11.3 must not (a crash would abort)."""
     code = ("from ui.qt import QApplication, QLabel, QObject, Signal\n"
             "app = QApplication([])\nlabel = QLabel()\n"
             "class R(QObject):\n    s = Signal()\n"

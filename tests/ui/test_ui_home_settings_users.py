@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ui_consts import OUTREACH, OUTREACH_PASSWORD, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
+from helpers.ui_consts import OUTREACH, OUTREACH_PASSWORD, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
 from fieldapp.base import config as app_config
 from fieldapp.base import i18n

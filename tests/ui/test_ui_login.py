@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui_consts import OUTREACH, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
+from helpers.ui_consts import OUTREACH, PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
 from fieldapp.base import config as app_config
 from fieldapp.store.lockout import FREE_ATTEMPTS

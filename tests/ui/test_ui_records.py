@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from helpers_forms import (OW, SUP, WAIT_MS, choose, contexts, insert_bulk, offscreen_ok, person,  # noqa: F401
-                           show_widget, store_records, type_into)
+from helpers.ui_forms import (OW, SUP, WAIT_MS, choose, insert_bulk, offscreen_ok, person, show_widget,
+                              store_records, type_into)
 
 from ui.qt import QComboBox, QLineEdit, Qt, QTimer, QWidget
 from ui.screens.records import RecordsScreen

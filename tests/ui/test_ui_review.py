@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fieldapp.base import i18n
 
-from helpers_forms import (OW, PASSWORDS, SUP, WAIT_MS, choose, offscreen_ok, person, states, store_records,
-                           type_into)
+from helpers.ui_forms import (OW, PASSWORDS, SUP, WAIT_MS, choose, offscreen_ok, person, states, store_records,
+                              type_into)
 
 from ui.qt import Qt
 

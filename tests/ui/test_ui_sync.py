@@ -3,20 +3,15 @@ bar move batch by batch, and see the records end ``registered``."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-from helpers_forms import (SUP, WAIT_MS, contexts, offscreen_ok, open_session, show_widget, states,  # noqa: F401
-                           store_records, type_into)
+from helpers.faultproxy import FaultProxy  # the sync tests' loopback proxy
+from helpers.sync_helpers import Registry  # ``python -m registry serve`` as a subprocess
+from helpers.ui_forms import (SUP, WAIT_MS, offscreen_ok, open_session, show_widget, states, store_records,
+                              type_into)
 
 from fieldapp.domain.synthetic import make_records
 from ui.qt import Qt
 from ui.screens.sync_screen import SyncScreen
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sync"))
-from faultproxy import FaultProxy  # noqa: E402  (the sync tests' loopback proxy)
-from sync_helpers import Registry  # noqa: E402  (``python -m registry serve`` as a subprocess)
 
 SYNC_WAIT_MS = 90000
 
@@ -126,7 +121,7 @@ def test_supervisor_sends_quarantined_records_again(qtbot, store_dir, contexts, 
 
 @offscreen_ok
 def test_outreach_workers_cannot_requeue(qtbot, store_dir, contexts):
-    from helpers_forms import OW
+    from helpers.ui_forms import OW
 
     ctx = contexts(store_dir, OW)
     screen = show_widget(qtbot, SyncScreen(ctx))

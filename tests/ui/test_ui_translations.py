@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from ui_consts import PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
+from helpers.ui_consts import PASSWORD, SUPERVISOR, WORKER_TIMEOUT_MS
 
 from fieldapp.base import i18n
 from ui.qt import QAbstractItemView, QComboBox, QGroupBox, QLabel, QLineEdit, QListWidget, Qt, QtWidgets, QWidget

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fieldapp.outbound import device as device_file
 from fieldapp.store import records, search
 from fieldapp.store.records import STATES
-from fieldapp.outbound.spool import Spool
+from fieldapp.outbound.status import REGISTERED, delivery_status
 from ui.qt import QFont, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QTimer, QVBoxLayout
 from ui.screens.base import Screen
 from ui.widgets.chart import DailyChart
@@ -25,15 +24,8 @@ def load_home(session, days: int = CHART_DAYS) -> dict:
 
 def load_sync_files(data_dir) -> dict:
     """Worker job: spool counts and whether this laptop is registered (files, no network)."""
-    registered = device_file.load(data_dir) is not None
-    counts, last = {}, None
-    if registered or (data_dir / "spool.db").exists():
-        with Spool(data_dir) as spool:
-            counts = spool.counts()
-            # the registry answered for an item when it left "queued": the latest such change is the last success
-            answered = [s["updated_at"] for s in spool.states().values() if s["state"] != "queued"]
-            last = max(answered) if answered else None
-    return {"registered": registered, "spool": counts, "last_success": last}
+    status = delivery_status(data_dir, spool=REGISTERED).check()
+    return {"registered": status.registered, "spool": status.counts, "last_success": status.last_success}
 
 
 class HomeScreen(Screen):

@@ -8,7 +8,7 @@ from pathlib import Path
 import fieldapp
 from fieldapp.store import backup
 from fieldapp.base import config as app_config
-from fieldapp.outbound import device as device_file
+from fieldapp.outbound.status import delivery_status
 from ui.qt import (QFileDialog, QFormLayout, QGroupBox, QKeySequence, QLabel, QPushButton, QShortcut, QVBoxLayout, Qt,
                    Signal)
 from ui.screens.base import Screen
@@ -18,11 +18,11 @@ from ui.widgets import DigitSpinBox
 
 def load_device(data_dir) -> dict | None:
     """Worker job: the public details of this laptop's registration (never the private key)."""
-    dev = device_file.load(data_dir)
-    if dev is None:
+    status = delivery_status(data_dir, spool=None).check()
+    if not status.registered:
         return None
-    return {"device_id": dev.device_id, "server_url": dev.server_url, "registered_at": dev.registered_at,
-            "ca_file": dev.ca_file}
+    return {"device_id": status.device_id, "server_url": status.server_url, "registered_at": status.registered_at,
+            "ca_file": status.ca_file}
 
 
 BACKUP_KEYS = "Ctrl+B"

@@ -13,12 +13,11 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from fieldapp.outbound import device as device_file
 from fieldapp.outbound import outbox
 from fieldapp.domain import reasons
 from fieldapp.store import search
 from fieldapp.domain.khmer import to_ascii_digits
-from fieldapp.outbound.spool import Spool
+from fieldapp.outbound.status import REGISTERED, delivery_status
 from ui.models import slim
 from ui.qt import (QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QListWidget, QPushButton,
                    QShortcut, Qt, QTimer, QtWidgets, QVBoxLayout)
@@ -56,13 +55,9 @@ class Task:
 
 def load_files(data_dir) -> dict:
     """Worker job (no session): the device identity summary and the spool counts."""
-    dev = device_file.load(data_dir)
-    counts, batches = {}, []
-    if dev is not None or (data_dir / "spool.db").exists():
-        with Spool(data_dir) as spool:
-            counts, batches = spool.counts(), spool.recent_batches(20)
-    return {"device_id": dev.device_id if dev else None, "server_url": dev.server_url if dev else None,
-            "counts": counts, "batches": batches}
+    status = delivery_status(data_dir, spool=REGISTERED, batches=20).check()
+    return {"device_id": status.device_id, "server_url": status.server_url,
+            "counts": status.counts, "batches": status.batches}
 
 
 def load_quarantined(session) -> list[dict]:

@@ -2,26 +2,22 @@
 
 Everything is real: an encrypted store in a temporary folder, the DB worker thread,
 the widgets (offscreen). Tests wait with ``qtbot.waitUntil``, never sleep.
+The ``contexts`` fixture (logged-in contexts, closed at the end) is in tests/ui/conftest.py.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 from fieldapp.base import i18n
-from fieldapp.store import records, users  # noqa: E402
+from fieldapp.store import records, users
 from fieldapp import services
-from fieldapp.store.database import Store  # noqa: E402
-from fieldapp.domain.synthetic import make_records  # noqa: E402
+from fieldapp.store.database import Store
+from fieldapp.domain.synthetic import make_records
 
 #: Offscreen-platform limitations (popups cannot raise or grab the keyboard there): not the app's warnings.
 OFFSCREEN_NOISE = ("This plugin does not support raise", "This plugin does not support grabbing",
@@ -64,28 +60,6 @@ def close_ctx(ctx, *widgets) -> None:
         widget.close()
     ctx.worker.stop()
     i18n.set_language("en")
-
-
-@pytest.fixture
-def contexts(qtbot, ui_app):
-    """``contexts(data_dir, user)`` logs in; at the end every window is closed, then every worker stopped."""
-    from ui.qt import QApplication
-
-    made = []
-
-    def factory(data_dir: Path, user: str, sync=None):
-        ctx = login(qtbot, data_dir, user, sync=sync)
-        made.append(ctx)
-        return ctx
-
-    yield factory
-    for widget in QApplication.topLevelWidgets():
-        if widget.isVisible():
-            widget.close()
-    for ctx in made:
-        close_ctx(ctx)
-        if ctx.sync is not None:
-            ctx.sync.stop(timeout=10)
 
 
 def show_widget(qtbot, widget, width: int = 1100, height: int = 800):

@@ -1,4 +1,5 @@
-"""Shared by the registry attack tests: a live registry subprocess, fresh records, an attacking device."""
+"""Shared by the registry attack tests: fresh records, an attacking device (the live registry subprocess is the
+``reg`` fixture of tests/attack/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import itertools
 import os
 from datetime import date
 
-import pytest
 import requests
 
 from fieldapp.outbound import wire
@@ -14,20 +14,6 @@ from fieldapp.domain.synthetic import make_records
 
 _NIDS = itertools.count(300_000_000 + (os.getpid() % 1000) * 50_000)
 RANK = {"received": 1, "registered": 2}
-
-
-@pytest.fixture(scope="module")
-def reg(tmp_path_factory):
-    from sync_helpers import Registry
-
-    from registry.config import Settings
-    from registry.storage import open_database
-
-    r = Registry(tmp_path_factory.mktemp("attackreg"), register_delay=0.4).start()
-    r.db = open_database(Settings(data_dir=r.data_dir))
-    yield r
-    r.db.close()
-    r.stop()
 
 
 def new_code(reg) -> str:

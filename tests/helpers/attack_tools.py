@@ -1,8 +1,7 @@
 """Shared helpers of the attack suite (tests/attack): paths, scaling, the reliability side channel, small disks.
 
-A plain module with a unique name (test folders share one module namespace; tests/sync and tests/registry have
-their own conftest.py). Importing it puts the repository root, ``tests/`` and ``tests/sync`` on ``sys.path`` so
-``clitools``, ``planted``, ``sync_helpers`` and ``faultproxy`` can be imported from the test modules.
+A plain module of the ``helpers`` package (``from helpers.attack_tools import ...``); the ``reg`` fixture of the
+registry attack tests is in tests/attack/conftest.py.
 
 Reliability side channel: every test records what it tried with ``case(name, checked)`` ::
 
@@ -26,12 +25,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-TESTS = HERE.parent
+TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
-for _p in (str(ROOT), str(TESTS), str(TESTS / "sync")):
-    if _p not in sys.path:
-        sys.path.append(_p)
+#: The fork server script, run by path as a child process (``cli_env`` gives it ``PYTHONPATH``).
+FORKER = TESTS / "attack" / "attack_forker.py"
 
 PY = sys.executable
 LOG_ENV = "FIELDAPP_RELIABILITY_LOG"
@@ -97,7 +94,7 @@ def case(name: str, checked: str):
 
 # ---------------------------------------------------------------- environment for CLI processes
 def cli_env(data_dir: Path | None = None, **extra) -> dict:
-    from clitools import base_env
+    from helpers.clitools import base_env
 
     return base_env(data_dir, **extra)
 
@@ -172,7 +169,7 @@ def registry_export(reg, out_dir: Path | None = None) -> tuple[list[dict], dict,
     """``python -m registry export --out FILE``: the decrypted lines, the counts it printed, and the file."""
     import tempfile
 
-    from sync_helpers import env
+    from helpers.sync_helpers import env
 
     out_dir = Path(out_dir or tempfile.mkdtemp(prefix="regexport"))
     out = out_dir / f"export-{time.monotonic_ns()}.jsonl"
@@ -215,7 +212,7 @@ class Forker:
         import queue
         import threading
 
-        self.proc = subprocess.Popen([PY, str(HERE / "attack_forker.py")], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([PY, str(FORKER)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1,
                                      env=env or cli_env(), cwd=ROOT)
         self.lines: "queue.Queue[str]" = queue.Queue()

@@ -1,0 +1,20 @@
+"""Fixtures of the attack suite (tests/attack); its plain helpers are in tests/helpers/attack_*.py."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def reg(tmp_path_factory):
+    """A live registry subprocess (registration delay 0.4 s) with its database open as ``reg.db``."""
+    from helpers.sync_helpers import Registry
+
+    from registry.config import Settings
+    from registry.storage import open_database
+
+    r = Registry(tmp_path_factory.mktemp("attackreg"), register_delay=0.4).start()
+    r.db = open_database(Settings(data_dir=r.data_dir))
+    yield r
+    r.db.close()
+    r.stop()
