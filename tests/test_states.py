@@ -37,6 +37,41 @@ def test_values_are_the_stored_strings():
     assert all(t in states.STATES for moves in states.TRANSITIONS.values() for f, t in moves if f in (None, *states.STATES))
 
 
+def test_every_state_has_exactly_one_label():
+    """One message id per state, in the core catalog, with one text per language; no other catalog labels a state."""
+    from babel.messages.pofile import read_po
+
+    from fieldapp.base import i18n
+
+    assert list(states.LABEL_IDS) == list(states.STATES)
+    assert [states.label_id(s) for s in State] == [f"core.state.{s.value}" for s in State]
+    assert len(set(states.LABEL_IDS.values())) == len(State)
+    assert states.label_id("no_such_state") == "core.record.bad_state"  # a damaged row still reads as something
+    for lang in i18n.LANGUAGES:
+        folder = ROOT / "fieldapp" / "locale" / lang / "LC_MESSAGES"
+        for po in sorted(folder.glob("*.po")):
+            with po.open("rb") as fh:
+                ids = {m.id for m in read_po(fh) if m.id}
+            labels = {m for m in ids if ".state." in m}
+            assert labels == (set(states.LABEL_IDS.values()) if po.stem == "core" else set()), po
+        texts = [i18n.tr(states.label_id(s), lang) for s in State]
+        assert all(i18n.has_message(states.label_id(s), lang) for s in State)
+        assert len(set(texts)) == len(texts), (lang, texts)
+    assert i18n.tr(states.label_id(State.QUEUED), "en") == "Waiting to be sent"
+    assert i18n.tr(states.label_id(State.QUARANTINED), "en") == "Set aside by the registry"
+    assert i18n.tr(states.label_id(State.RETURNED), "en") == "Returned for correction"
+
+
+def test_no_caller_builds_a_state_label_id():
+    """Screens and commands take a state's label from ``states.label_id``, never from an id of their own."""
+    built = re.compile(r"""\.state\.\{|["'](ui|forms|core)\.state\.""")
+    for pkg in ("fieldapp", "sync", "ui", "registry"):
+        for path in sorted((ROOT / pkg).rglob("*.py")):
+            if path.name == "states.py" and path.parent.name == "domain":
+                continue
+            assert not built.search(path.read_text(encoding="utf-8")), path
+
+
 def test_pull_rank_never_moves_backwards_except_out_of_quarantine():
     assert states.may_pull("queued", "synced") and states.may_pull("synced", "registered")
     assert states.may_pull("quarantined", "queued")  # a requeue made in the spool

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 
 from fieldapp.domain import reasons
+from fieldapp.domain.states import label_id
 from fieldapp.store import search
 from ui.qt import QColor, QFont, QObject, Qt, QtCore, Signal
 
@@ -151,7 +152,7 @@ class RecordsModel(QtCore.QAbstractTableModel):
 
     def _display(self, row: dict, column: str) -> str:
         if column == "state":
-            return self.ctx.tr(f"forms.state.{row['state']}")
+            return self.ctx.tr(label_id(row["state"]))
         if column == "created":
             try:
                 return self.ctx.format_date(row["created_at"]) if row["created_at"] else ""

@@ -45,6 +45,21 @@ class BatchState(StrEnum):
 
 S = State
 STATES = tuple(s.value for s in State)  # plain strings, in display order
+# The one label of each state, as a message id of the ``core`` catalog: every screen, list and message that shows
+# a state to a person looks it up with ``label_id``, so a state reads the same everywhere. Written out (not built
+# with an f-string) so that scripts/i18n-extract finds them.
+LABEL_IDS: dict[str, str] = {
+    S.DRAFT.value: "core.state.draft",
+    S.SUBMITTED.value: "core.state.submitted",
+    S.RETURNED.value: "core.state.returned",
+    S.REJECTED.value: "core.state.rejected",
+    S.APPROVED.value: "core.state.approved",
+    S.QUEUED.value: "core.state.queued",
+    S.QUARANTINED.value: "core.state.quarantined",
+    S.SYNCED.value: "core.state.synced",
+    S.REGISTERED.value: "core.state.registered",
+    S.REGISTRY_REJECTED.value: "core.state.registry_rejected",
+}
 EDITABLE = (S.DRAFT.value, S.RETURNED.value)
 REVIEW_ACTIONS = {"approve": S.APPROVED.value, "return": S.RETURNED.value, "reject": S.REJECTED.value}
 # The states a record has once it is sealed into the outbox (it must then have an outbox row).
@@ -63,6 +78,12 @@ RECEIPT_STATUS = {"accepted": S.SYNCED.value, "duplicate": S.SYNCED.value,
                   "rejected": S.QUARANTINED.value, "conflict": S.QUARANTINED.value}
 # What a ``/v1/status`` answer makes of a synced spool item (``spool.apply_status``).
 STATUS_ANSWER = {"registered": S.REGISTERED.value, "rejected": S.REGISTRY_REJECTED.value}
+
+
+def label_id(state: str) -> str:
+    """The message id of ``state``'s label: ``tr(label_id(state))`` is the text to show. A value that is not a
+    record state (a damaged row) reads "Unknown record state." rather than breaking the screen showing it."""
+    return LABEL_IDS.get(state, "core.record.bad_state")
 
 
 def may_pull(current: str, pulled: str) -> bool:

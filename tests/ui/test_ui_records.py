@@ -140,3 +140,29 @@ def test_every_visible_string_of_the_form_screens_is_translated(qtbot, store_dir
                 (type(screen).__name__, text)
     ctx.set_language("en")
     assert _texts(screens[0]) == english[0]
+
+
+def test_home_and_records_show_one_label_per_state(make_harness, store_with_records):
+    """A state reads the same on Home (counts), in the Records filter and table, and wherever else the client shows
+    it (review history, duplicates, sync batches): all of them look it up with ``states.label_id``."""
+    from fieldapp.base import i18n
+    from fieldapp.domain import states
+    from ui.models import COLUMNS
+    from ui.widgets.duplicates import state_text
+
+    h = make_harness(store_with_records)
+    h.login()
+    home, screen = h.screen("home"), h.show("records")
+    h.qtbot.waitUntil(lambda: screen.model.rowCount() == 12 and not screen.model.loading, timeout=WAIT_MS)
+    model, column = screen.model, COLUMNS.index("state")
+    for lang in ("en", "km"):
+        h.ctx.set_language(lang)
+        h.settle()
+        expected = {s: i18n.tr(states.label_id(s), lang) for s in states.STATES}
+        assert len(set(expected.values())) == len(states.STATES)  # no two states read alike
+        assert {s: home.state_names[s].text() for s in states.STATES} == expected
+        assert {screen.state.itemData(i): screen.state.itemText(i) for i in range(1, screen.state.count())} == expected
+        assert {s: model._display({"state": s}, "state") for s in states.STATES} == expected
+        assert {s: state_text(h.ctx, s) for s in states.STATES} == expected
+        shown = {model.index(r, column).data(Qt.DisplayRole) for r in range(model.rowCount())}
+        assert shown == {expected["submitted"], expected["approved"]}

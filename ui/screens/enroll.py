@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from fieldapp.domain import reasons
+from fieldapp.domain.states import label_id
 from fieldapp.store import records
 from fieldapp.domain.validation import validate_record
 from ui.qt import (QCheckBox, QComboBox, QEvent, QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel,
@@ -339,7 +340,7 @@ class EnrollScreen(FormValues, Screen):
 
     def _loaded(self, record: dict) -> None:
         if record["state"] not in records.EDITABLE:
-            self.status.setText(self.t("forms.enroll.not_editable", state=self.t(f"forms.state.{record['state']}")))
+            self.status.setText(self.t("forms.enroll.not_editable", state=self.t(label_id(record["state"]))))
             return
         self.clear_form()
         self.record_id, self.state, self.reason = record["id"], record["state"], record.get("reason")

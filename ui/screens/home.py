@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from fieldapp.domain.states import label_id
 from fieldapp.store import records, search
 from fieldapp.store.records import STATES
 from fieldapp.outbound.status import REGISTERED, delivery_status
@@ -96,7 +97,7 @@ class HomeScreen(Screen):
         self.sync_box.setTitle(self.t("ui.home.sync_title"))
         self.chart_box.setTitle(self.t("ui.home.chart_title"))
         for state, label in self.state_names.items():
-            label.setText(self.t(f"ui.state.{state}"))
+            label.setText(self.t(label_id(state)))
         for key, (label, _value) in self.sync_labels.items():
             label.setText(self.t(f"ui.home.sync_{key}"))
         self._show_counts()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from fieldapp.domain.khmer import to_ascii_digits
+from fieldapp.domain.states import label_id
 from fieldapp.store.records import EDITABLE, STATES
 from ui.models import RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QEvent, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QShortcut,
@@ -121,7 +122,7 @@ class RecordsScreen(Screen):
         self.state.clear()
         self.state.addItem(tr("forms.records.all_states"), None)
         for state in STATES:
-            self.state.addItem(tr(f"forms.state.{state}"), state)
+            self.state.addItem(tr(label_id(state)), state)
         self.state.setCurrentIndex(max(self.state.findData(current), 0))
         self.state.blockSignals(False)
         self.table.setAccessibleName(tr("forms.records.table"))
@@ -171,7 +172,7 @@ class RecordsScreen(Screen):
             return
         info = self.model.row(row)
         if info["state"] not in EDITABLE:
-            self.status.setText(self.t("forms.enroll.not_editable", state=self.t(f"forms.state.{info['state']}")))
+            self.status.setText(self.t("forms.enroll.not_editable", state=self.t(label_id(info["state"]))))
             return
         workspace = workspace_of(self)
         enroll = workspace.screens.get("enroll") if workspace is not None else None

@@ -13,6 +13,7 @@ from fieldapp import services
 from fieldapp.outbound import outbox
 from fieldapp.domain import reasons
 from fieldapp.domain.reasons import REVIEW_REASONS
+from fieldapp.domain.states import label_id
 from fieldapp.domain.validation import field_label
 from ui.models import RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QLineEdit,
@@ -203,7 +204,7 @@ class ReviewScreen(Screen):
         self.duplicates.set_candidates(info["duplicates"])
         self.history.clear()
         for event in info["history"]:
-            states = " \u2192 ".join(self.t(f"forms.state.{s}") for s in (event["from_state"], event["to_state"]) if s)
+            states = " \u2192 ".join(self.t(label_id(s)) for s in (event["from_state"], event["to_state"]) if s)
             when = self.ctx.format_timestamp(event["ts"])  # local time, not the stored UTC
             self.history.addTopLevelItem(QtWidgets.QTreeWidgetItem(
                 [when, event["actor"] or "", self.t(f"forms.event.{event['event']}") + (f" ({states})" if states else ""),

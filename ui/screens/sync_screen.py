@@ -15,6 +15,7 @@ from datetime import datetime
 
 from fieldapp.outbound import outbox
 from fieldapp.domain import reasons
+from fieldapp.domain.states import label_id
 from fieldapp.store import search
 from fieldapp.domain.khmer import to_ascii_digits
 from fieldapp.outbound.status import REGISTERED, delivery_status
@@ -223,7 +224,7 @@ class SyncScreen(Screen):
     def _show_past_batches(self) -> None:
         self.batches.clear()
         for batch in self.files.get("batches") or []:
-            results = ", ".join(f"{self.t(f'forms.state.{state}')} {self.ctx.format_number(n)}"
+            results = ", ".join(f"{self.t(label_id(state))} {self.ctx.format_number(n)}"
                                 for state, n in sorted(batch["results"].items()))
             self.batches.addItem(self.t(
                 "forms.sync.batch_past", time=self.ctx.format_timestamp(batch["updated_at"]),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from fieldapp.domain import geo
 from fieldapp.domain.occupations import choice_label
+from fieldapp.domain.states import label_id
 from fieldapp.domain.validation import field_label
 from ui.qt import QDialog, QDialogButtonBox, QKeySequence, QLabel, Qt, QtWidgets, QVBoxLayout
 from ui.widgets.address import unit_text
@@ -22,7 +23,7 @@ def short_id(record_id: str) -> str:
 
 
 def state_text(ctx, state: str | None) -> str:
-    return ctx.tr(f"forms.state.{state}") if state else ""
+    return ctx.tr(label_id(state)) if state else ""
 
 
 def display_value(ctx, field: str, value) -> str:
