@@ -1,17 +1,18 @@
-"""The encrypted store against plain sqlite-utils on the same rows, in the same run.
+"""The encrypted store against plain SQLite (the standard library's ``sqlite3``) on the same rows, in the same run.
 
 - save latency per record (p50, p95): one validated record per durable transaction, with its audit event and
-  duplicate check, vs a plain sqlite-utils insert of the same row into an unencrypted WAL/FULL file;
-- import throughput: ``records.import_records`` of N records in one transaction vs ``insert_all`` of the same rows;
+  duplicate check, vs a plain ``INSERT`` of the same row into an unencrypted WAL/FULL file;
+- import throughput: ``records.import_records`` of N records in one transaction vs ``executemany`` of the same rows;
 - unlock time (Argon2id tuned to this machine, default 0.5 s target) vs one bare Argon2id derivation with the same parameters;
 - open and list with 100,000 records stored: open the store (raw key) and fetch the newest 200, and count by
-  state, vs the same queries on a plain sqlite-utils copy.
+  state, vs the same queries on a plain SQLite copy.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import statistics
 import tempfile
 import time
@@ -19,20 +20,32 @@ import uuid
 from pathlib import Path
 
 from fieldapp.store import keyslots, records, users
-from fieldapp.store.dbapi import Database  # noqa: F401  (loads the SQLCipher shim before sqlite_utils)
 from fieldapp.store.database import Store
 from fieldapp.domain.synthetic import make_records
 from fieldapp.domain.validation import validate_record
 
-import sqlite_utils  # noqa: E402  (after fieldapp.store.dbapi: the same module object)
-import sqlite3  # noqa: E402
+_ROW = ("id", "state", "created_by", "data")
 
 
-def _plain_db(path: Path):
+def _plain_db(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    return sqlite_utils.Database(conn)
+    return conn
+
+
+def _plain_table(conn: sqlite3.Connection, cols) -> str:
+    """``records`` with ``cols`` (TEXT, the first the primary key); returns the INSERT for a row of them."""
+    conn.execute(f"CREATE TABLE records ({cols[0]} TEXT PRIMARY KEY, {', '.join(f'{c} TEXT' for c in cols[1:])})")
+    return f"INSERT INTO records ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+
+
+def _plain_insert(conn: sqlite3.Connection, sql: str, rows) -> None:
+    """``rows`` inserted in one durable transaction."""
+    conn.execute("BEGIN")
+    conn.executemany(sql, rows)
+    conn.execute("COMMIT")
 
 
 def _pct(values, q):
@@ -51,7 +64,7 @@ def bench_save(tmp: Path, n: int) -> list[dict]:
     recs = make_records(n, seed=5)
     ours, plain = [], []
     db = _plain_db(tmp / "plain.db")
-    db["records"].create({"id": str, "state": str, "created_by": str, "data": str}, pk="id")
+    insert = _plain_table(db, _ROW)
     for rec in recs:
         start = time.perf_counter()
         records.import_records(session, [rec])
@@ -59,15 +72,15 @@ def bench_save(tmp: Path, n: int) -> list[dict]:
         clean, _ = validate_record(rec)
         row = _row(clean)
         start = time.perf_counter()
-        with db.atomic():
-            db["records"].insert(row)
+        _plain_insert(db, insert, [tuple(row[c] for c in _ROW)])
         plain.append(time.perf_counter() - start)
     session.close()
+    db.close()
     out = []
     for q, label in ((0.5, "p50"), (0.95, "p95")):
         a, b = _pct(ours, q) * 1000, _pct(plain, q) * 1000
         out.append({"name": f"save latency {label}", "value": a, "unit": "ms", "baseline": b, "ratio": a / b,
-                    "note": f"{n} saves; baseline: plain sqlite-utils insert, WAL+FULL, no encryption/validation/audit"})
+                    "note": f"{n} saves; baseline: plain sqlite3 INSERT, WAL+FULL, no encryption/validation/audit"})
     return out
 
 
@@ -82,12 +95,12 @@ def bench_import(tmp: Path, n: int) -> list[dict]:
     rows = [_row(validate_record(r)[0]) for r in recs]
     db = _plain_db(tmp / "plain-import.db")
     start = time.perf_counter()
-    with db.atomic():
-        db["records"].insert_all(rows, pk="id")
+    _plain_insert(db, _plain_table(db, _ROW), (tuple(row[c] for c in _ROW) for row in rows))
     plain = time.perf_counter() - start
+    db.close()
     return [{"name": "import throughput", "value": n / ours, "unit": "records/s", "baseline": n / plain,
              "ratio": (n / ours) / (n / plain),
-             "note": f"{n} records incl. validation, duplicate check, audit; baseline: insert_all of the same rows"}]
+             "note": f"{n} records incl. validation, duplicate check, audit; baseline: executemany of the same rows"}]
 
 
 def bench_unlock(tmp: Path) -> list[dict]:
@@ -128,11 +141,10 @@ def bench_open_list(tmp: Path, n: int) -> list[dict]:
     key = session.key
     session.close()
     plain = _plain_db(tmp / "plain-big.db")
-    with plain.atomic():
-        plain["records"].insert_all((dict(zip(cols, r)) for r in rows), pk="id")
-    plain.conn.execute("CREATE INDEX records_state ON records (state, updated_at)")
-    plain.conn.execute("CREATE INDEX records_order ON records ((state = 'returned') DESC, updated_at DESC, id)")
-    plain.conn.close()
+    _plain_insert(plain, _plain_table(plain, cols), rows)
+    plain.execute("CREATE INDEX records_state ON records (state, updated_at)")
+    plain.execute("CREATE INDEX records_order ON records ((state = 'returned') DESC, updated_at DESC, id)")
+    plain.close()
 
     def ours():
         s = store.open_with_key(key, "sup")
@@ -144,9 +156,9 @@ def bench_open_list(tmp: Path, n: int) -> list[dict]:
     def theirs():
         db = _plain_db(tmp / "plain-big.db")
         first = [dict(r, data=json.loads(r["data"])) for r in
-                 db.query("SELECT * FROM records ORDER BY (state = 'returned') DESC, updated_at DESC, id LIMIT 200")]
-        counts = dict(db.execute("SELECT state, count(*) FROM records GROUP BY state").fetchall())
-        db.conn.close()
+                 db.execute("SELECT * FROM records ORDER BY (state = 'returned') DESC, updated_at DESC, id LIMIT 200")]
+        counts = {r[0]: r[1] for r in db.execute("SELECT state, count(*) FROM records GROUP BY state")}
+        db.close()
         return first, counts
 
     def timed(fn):
@@ -160,7 +172,7 @@ def bench_open_list(tmp: Path, n: int) -> list[dict]:
     a, b = timed(ours), timed(theirs)
     size = (tmp / "big-store" / "fieldapp.db").stat().st_size / 1e6
     return [{"name": f"open + list 200 + counts, {n:,} stored", "value": a * 1000, "unit": "ms", "baseline": b * 1000,
-             "ratio": a / b, "note": f"SQLCipher {size:.0f} MB (key already unwrapped); baseline: the same queries and indexes on plain sqlite-utils"}
+             "ratio": a / b, "note": f"SQLCipher {size:.0f} MB (key already unwrapped); baseline: the same queries and indexes on plain SQLite"}
             ] + bench_backup(tmp, store, key, n)
 
 

@@ -19,6 +19,7 @@ import logging
 import time
 from typing import Any, Callable, TypeVar
 
+from fieldapp.base.sqlscript import statements
 from registry import logs
 
 T = TypeVar("T")
@@ -118,9 +119,8 @@ class Database:
         def create(tx: Tx) -> None:
             if lock_sql:
                 tx.execute(lock_sql)
-            for stmt in SCHEMA.format(serial=serial).split(";"):
-                if stmt.strip():
-                    tx.execute(stmt)
+            for stmt in statements(SCHEMA.format(serial=serial)):
+                tx.execute(stmt)
             tx.execute("INSERT INTO counters (name, value) VALUES ('seq', 0) ON CONFLICT (name) DO NOTHING")
             tx.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
                        (SCHEMA_VERSION,))

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fieldapp.store import audit, lockout, migrations
-from fieldapp.store.dbapi import Database, DatabaseError, open_encrypted
+from fieldapp.store.dbapi import DatabaseError, open_encrypted
 from fieldapp.base.errors import AuthError, PermissionDenied, StoreError, TamperError
 from fieldapp.base.fsutil import create_private, secure_dir
 from fieldapp.store.keyslots import SlotFile
@@ -203,11 +203,6 @@ class Session:
     key: bytes
     user: dict
     _audit: audit.AuditLog | None = field(default=None, repr=False)
-
-    @property
-    def db(self) -> Database:
-        """The same connection through sqlite-utils."""
-        return Database(self.conn, execute_plugins=False, recursive_triggers=False)
 
     @property
     def audit(self) -> audit.AuditLog:

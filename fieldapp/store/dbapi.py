@@ -1,37 +1,14 @@
-"""SQLCipher behind sqlite-utils.
+"""The SQLCipher driver (``sqlcipher3``): opening the encrypted store and the driver's error classes.
 
-sqlite-utils catches the standard library's ``sqlite3`` exceptions. SQLCipher's
-driver (``sqlcipher3``) has its own exception classes, so paths such as
-``insert(..., alter=True)`` or ``drop(ignore=True)`` would see an exception
-they do not recognise. sqlite-utils looks for the ``pysqlite3`` module before
-the standard library; we register ``sqlcipher3`` under that name *before*
-sqlite-utils is first imported, so every ``except`` in sqlite-utils catches
-SQLCipher's errors. This leans on sqlite-utils internals: the version is pinned
-and ``tests/test_dbapi.py`` checks the behaviour.
-
-Import ``Database`` and the error classes from here, never from sqlite_utils or
-sqlite3 directly.
+Code that works on the encrypted store takes ``open_encrypted`` and the error classes from here: SQLCipher's driver
+has its own exception classes, which ``except sqlite3.Error`` does not catch.
 """
 
 from __future__ import annotations
 
-import sys
-
 import sqlcipher3
 from sqlcipher3 import dbapi2
 
-if "sqlite_utils" in sys.modules and "pysqlite3" not in sys.modules:
-    raise ImportError("fieldapp.store.dbapi must be imported before sqlite_utils")
-sys.modules.setdefault("pysqlite3", sqlcipher3)
-sys.modules.setdefault("pysqlite3.dbapi2", dbapi2)
-
-import sqlite_utils  # noqa: E402
-from sqlite_utils import utils as _su_utils  # noqa: E402
-
-if _su_utils.sqlite3 is not sqlcipher3:  # pragma: no cover - guarded by the check above
-    raise ImportError("sqlite-utils did not pick up sqlcipher3")
-
-Database = sqlite_utils.Database
 DatabaseError = dbapi2.DatabaseError
 OperationalError = dbapi2.OperationalError
 IntegrityError = dbapi2.IntegrityError

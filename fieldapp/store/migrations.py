@@ -16,6 +16,7 @@ Never edit a released migration: add a new one.
 from __future__ import annotations
 
 from fieldapp.base.encoding import now_iso_seconds
+from fieldapp.base.sqlscript import statements
 
 V1 = """
 CREATE TABLE users (
@@ -117,18 +118,6 @@ MIGRATIONS: list[tuple[int, str, object]] = [
 LATEST = MIGRATIONS[-1][0]
 
 
-def _split(sql: str) -> list[str]:
-    """Statements of a migration script (triggers keep their inner semicolons)."""
-    statements, current = [], []
-    for line in sql.strip().splitlines():
-        current.append(line)
-        joined = "\n".join(current).strip()
-        if joined.endswith(";") and (not joined.upper().startswith("CREATE TRIGGER") or joined.upper().endswith("END;")):
-            statements.append(joined)
-            current = []
-    return statements
-
-
 def current_version(conn) -> int:
     exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='schema_migrations'").fetchone()
     if not exists:
@@ -153,7 +142,7 @@ def migrate(conn, target: int | None = None) -> list[int]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             script, step = sql if isinstance(sql, tuple) else (sql, None)
-            for statement in _split(script):
+            for statement in statements(script):
                 conn.execute(statement)
             if step is not None:
                 step(conn)
