@@ -20,8 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from registry import __version__, keys as keymod, logs, records
 from registry.config import Settings
-from registry.devices import AuthError
-from registry.intake import IntakeError
+from registry.errors import ApiError, BatchRefused
 from registry.storage import Busy, Database, open_database
 
 
@@ -122,13 +121,10 @@ def _install_handlers(app: FastAPI) -> None:
             headers["Allow"] = ", ".join(sorted(methods))
         return error(exc.status_code, reason, None, headers or None)
 
-    @app.exception_handler(AuthError)
-    async def auth_error(_req: Request, exc: AuthError):
-        return error(exc.status, exc.reason, exc.detail)
-
-    @app.exception_handler(IntakeError)
-    async def intake_error(_req: Request, exc: IntakeError):
-        logs.event("batch_refused", logging.INFO, reason=exc.reason, status=exc.status)
+    @app.exception_handler(ApiError)
+    async def api_error(_req: Request, exc: ApiError):
+        if isinstance(exc, BatchRefused):
+            logs.event("batch_refused", logging.INFO, reason=exc.reason, status=exc.status)
         return error(exc.status, exc.reason, exc.detail)
 
     @app.exception_handler(Busy)

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from fieldapp.outbound import wire, bundle as wire_bundle
 from registry import intake, logs
+from registry.errors import BatchRefused
 from registry.app import Context
 from registry.storage import Tx
 
@@ -98,7 +99,7 @@ def import_bundle(ctx: Context, source) -> dict:
             envelope = intake.process_batch(ctx.db, ctx.keys, s, device_id=device_id, device_public=public,
                                             body=batch["body"], idempotency_key=batch["idempotency_key"],
                                             signature=batch["signature"])
-        except intake.IntakeError as exc:
+        except BatchRefused as exc:
             refused.append({"batch": n, "error": exc.reason})
             continue
         receipts.append(envelope)

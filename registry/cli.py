@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from fieldapp.outbound import wire
+from fieldapp.base.exitcodes import Exit
 from registry import keys as keymod, logs
 from registry.config import Settings
 
@@ -47,12 +48,12 @@ def cmd_serve(args) -> int:
     app = create_app(_settings(args))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
                 timeout_graceful_shutdown=5)
-    return 0
+    return Exit.OK
 
 
 def cmd_keys(args) -> int:
     _print(keymod.load_or_create(Path(args.data_dir).expanduser().resolve()).public_info())
-    return 0
+    return Exit.OK
 
 
 def cmd_enrollment_code(args) -> int:
@@ -60,14 +61,14 @@ def cmd_enrollment_code(args) -> int:
 
     ctx = _context(args)
     _print({"code": devices.new_enrollment_code(ctx.db, args.ttl), "expires_in": args.ttl})
-    return 0
+    return Exit.OK
 
 
 def cmd_devices(args) -> int:
     from registry import devices
 
     _print(devices.list_devices(_context(args).db))
-    return 0
+    return Exit.OK
 
 
 def cmd_revoke_device(args) -> int:
@@ -76,7 +77,7 @@ def cmd_revoke_device(args) -> int:
     if not devices.revoke(_context(args).db, args.device_id):
         return _fail("unknown_device")
     _print({"device_id": args.device_id, "state": "revoked"})
-    return 0
+    return Exit.OK
 
 
 def cmd_export(args) -> int:
@@ -88,7 +89,7 @@ def cmd_export(args) -> int:
     else:
         counts = bundles.export_jsonl(ctx, sys.stdout)
     print(json.dumps(counts), file=sys.stderr)
-    return 0
+    return Exit.OK
 
 
 def cmd_import_bundle(args) -> int:
@@ -104,12 +105,12 @@ def cmd_import_bundle(args) -> int:
     if args.receipts:
         keymod.write_new_private(Path(args.receipts), json.dumps(receipts, sort_keys=True).encode())
     _print(summary)
-    return 1 if summary["refused"] else 0
+    return Exit.FAIL if summary["refused"] else Exit.OK
 
 
 def _fail(reason: str) -> int:
     print(json.dumps({"error": reason}), file=sys.stderr)
-    return 1
+    return Exit.FAIL
 
 
 def _at_least(minimum: int):

@@ -23,18 +23,11 @@ import uuid
 
 from fieldapp.base.encoding import b64url_decode, b64url_encode, wire_time
 from fieldapp.outbound import wire
+from registry.errors import ApiError
 from registry.keys import RegistryKeys
 from registry.storage import Database, Tx
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
-
-
-class AuthError(Exception):
-    """A refused device operation: ``status`` (HTTP) and machine-readable ``reason``."""
-
-    def __init__(self, status: int, reason: str, detail: str = ""):
-        super().__init__(reason)
-        self.status, self.reason, self.detail = status, reason, detail
 
 
 def now() -> float:
@@ -62,15 +55,15 @@ def new_enrollment_code(db: Database, ttl: int = 600) -> str:
 def _consume_code(tx: Tx, code: str, device_id: str, at: float) -> None:
     row = tx.one("SELECT expires_at, used_at FROM enrollment_codes WHERE code_hash = ?", (_hash(normalise_code(code)),))
     if row is None:
-        raise AuthError(403, "bad_code", "unknown enrollment code")
+        raise ApiError(403, "bad_code", "unknown enrollment code")
     if row[1] is not None:
-        raise AuthError(403, "code_used", "the enrollment code was already used")
+        raise ApiError(403, "code_used", "the enrollment code was already used")
     if row[0] <= at:
-        raise AuthError(403, "code_expired", "the enrollment code has expired")
+        raise ApiError(403, "code_expired", "the enrollment code has expired")
     tx.execute("UPDATE enrollment_codes SET used_at = ?, device_id = ? WHERE code_hash = ? AND used_at IS NULL",
                (at, device_id, _hash(normalise_code(code))))
     if tx.rowcount != 1:
-        raise AuthError(403, "code_used", "the enrollment code was already used")
+        raise ApiError(403, "code_used", "the enrollment code was already used")
 
 
 def enroll(db: Database, code: str, public_key_b64: str, name: str | None) -> str:
@@ -78,7 +71,7 @@ def enroll(db: Database, code: str, public_key_b64: str, name: str | None) -> st
     try:
         wire.check_public_key(wire.b64d(public_key_b64))
     except wire.WireError:
-        raise AuthError(400, "bad_public_key", "public_key must be a base64 raw Ed25519 key") from None
+        raise ApiError(400, "bad_public_key", "public_key must be a base64 raw Ed25519 key") from None
     device_id = str(uuid.uuid4())
 
     def work(tx: Tx) -> None:
@@ -87,7 +80,7 @@ def enroll(db: Database, code: str, public_key_b64: str, name: str | None) -> st
         tx.execute("INSERT INTO devices (device_id, public_key, name, enrolled_at) VALUES (?, ?, ?, ?) "
                    "ON CONFLICT (public_key) DO NOTHING", (device_id, public_key_b64, name, at))
         if tx.rowcount != 1:
-            raise AuthError(409, "key_already_enrolled", "this public key belongs to an enrolled device")
+            raise ApiError(409, "key_already_enrolled", "this public key belongs to an enrolled device")
 
     db.run(work)
     return device_id
@@ -99,12 +92,12 @@ def device_row(tx: Tx, device_id: str) -> tuple | None:
 
 
 def active_device_key(db: Database, device_id: str) -> bytes:
-    """The public key of an enrolled, not revoked device; AuthError otherwise."""
+    """The public key of an enrolled, not revoked device; ApiError otherwise."""
     row = db.run(lambda tx: device_row(tx, device_id), write=False)
     if row is None:
-        raise AuthError(401, "unknown_device", "no such device")
+        raise ApiError(401, "unknown_device", "no such device")
     if row[1] is not None:
-        raise AuthError(403, "device_revoked", "this device has been revoked")
+        raise ApiError(403, "device_revoked", "this device has been revoked")
     return wire.b64d(row[0])
 
 
@@ -123,13 +116,13 @@ def issue_token(db: Database, keys: RegistryKeys, device_id: str, nonce: str, si
     row = db.run(lambda tx: tx.one("DELETE FROM nonces WHERE nonce_hash = ? AND device_id = ? RETURNING expires_at",
                                    (_hash(nonce), device_id)))
     if row is None:
-        raise AuthError(401, "bad_nonce", "unknown or already used nonce")
+        raise ApiError(401, "bad_nonce", "unknown or already used nonce")
     if row[0] <= now():
-        raise AuthError(401, "nonce_expired", "the challenge has expired")
+        raise ApiError(401, "nonce_expired", "the challenge has expired")
     try:
         wire.verify(public, wire.auth_message(device_id, nonce), signature, "bad_signature")
     except wire.WireError:
-        raise AuthError(401, "bad_signature", "the challenge signature does not verify") from None
+        raise ApiError(401, "bad_signature", "the challenge signature does not verify") from None
     at = now()
     payload = {"d": device_id, "iat": int(at), "exp": math.ceil(at + ttl), "j": secrets.token_hex(8)}  # >= ttl
     body = b64url_encode(wire.canonical_json(payload))
@@ -141,17 +134,17 @@ def _token_mac(keys: RegistryKeys, body: str) -> str:
 
 
 def check_token(db: Database, keys: RegistryKeys, token: str | None) -> tuple[str, bytes]:
-    """The ``(device_id, device public key)`` a bearer token stands for; AuthError otherwise."""
+    """The ``(device_id, device public key)`` a bearer token stands for; ApiError otherwise."""
     parts = token.split(".") if isinstance(token, str) and len(token) < 1000 else []
     if len(parts) != 3 or parts[0] != "v1" or not hmac.compare_digest(_token_mac(keys, parts[1]), parts[2]):
-        raise AuthError(401, "bad_token", "missing or invalid bearer token")
+        raise ApiError(401, "bad_token", "missing or invalid bearer token")
     try:
         payload = json.loads(b64url_decode(parts[1]))
         device_id, exp = payload["d"], payload["exp"]
     except (ValueError, KeyError, TypeError):
-        raise AuthError(401, "bad_token", "missing or invalid bearer token") from None
+        raise ApiError(401, "bad_token", "missing or invalid bearer token") from None
     if not isinstance(exp, int) or exp <= now():
-        raise AuthError(401, "token_expired", "the bearer token has expired")
+        raise ApiError(401, "token_expired", "the bearer token has expired")
     return device_id, active_device_key(db, device_id)
 
 

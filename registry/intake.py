@@ -16,16 +16,9 @@ from dataclasses import dataclass, field
 from fieldapp.outbound import wire
 from registry import checks
 from registry.config import Settings
+from registry.errors import BatchRefused
 from registry.keys import RegistryKeys
 from registry.storage import Database, Tx
-
-
-class IntakeError(Exception):
-    """The whole batch is refused: HTTP ``status`` and machine-readable ``reason``."""
-
-    def __init__(self, status: int, reason: str, detail: str = ""):
-        super().__init__(reason)
-        self.status, self.reason, self.detail = status, reason, detail
 
 
 class _Raced(Exception):
@@ -79,7 +72,7 @@ def _stored(db: Database, device_id: str, key: str) -> tuple[str, dict] | None:
 
 def _replay(stored: tuple[str, dict], body_sha: str) -> dict:
     if stored[0] != body_sha:
-        raise IntakeError(409, "idempotency_key_reused", "this Idempotency-Key was used with another body")
+        raise BatchRefused(409, "idempotency_key_reused", "this Idempotency-Key was used with another body")
     return stored[1]
 
 
@@ -87,14 +80,14 @@ def process_batch(db: Database, keys: RegistryKeys, settings: Settings, *, devic
                   body: bytes, idempotency_key, signature) -> dict:
     """Take one batch; return the signed receipt envelope (replayed if already taken)."""
     if not isinstance(idempotency_key, str) or not wire.KEY_RE.match(idempotency_key):
-        raise IntakeError(400, "bad_idempotency_key", "Idempotency-Key must be 1-200 visible ASCII characters")
+        raise BatchRefused(400, "bad_idempotency_key", "Idempotency-Key must be 1-200 visible ASCII characters")
     if len(body) > settings.max_batch_bytes:
-        raise IntakeError(413, "batch_too_large", "compressed body too large")
+        raise BatchRefused(413, "batch_too_large", "compressed body too large")
     try:
         wire.verify_batch_signature(body, idempotency_key=idempotency_key, signature=signature,
                                     device_public=device_public)
     except wire.WireError:
-        raise IntakeError(400, "bad_batch_signature", "X-Batch-Signature does not verify") from None
+        raise BatchRefused(400, "bad_batch_signature", "X-Batch-Signature does not verify") from None
     body_sha = wire.sha256_hex(body)
     stored = _stored(db, device_id, idempotency_key)
     if stored:
@@ -102,9 +95,9 @@ def process_batch(db: Database, keys: RegistryKeys, settings: Settings, *, devic
     try:
         doc = wire.parse_batch(body, max_decompressed=settings.max_batch_decompressed, max_items=settings.max_batch_items)
     except wire.WireError as exc:
-        raise IntakeError(_WIRE_STATUS.get(exc.reason, 400), exc.reason, exc.detail) from None
+        raise BatchRefused(_WIRE_STATUS.get(exc.reason, 400), exc.reason, exc.detail) from None
     if doc["device_id"] != device_id:
-        raise IntakeError(403, "device_mismatch", "the batch names another device")
+        raise BatchRefused(403, "device_mismatch", "the batch names another device")
     prepared = [prepare_item(raw, device_id, device_public, keys) for raw in doc["items"]]
     ctx = {"device_id": device_id, "key": idempotency_key, "sha": body_sha, "batch_id": doc["batch_id"]}
     try:
@@ -112,7 +105,7 @@ def process_batch(db: Database, keys: RegistryKeys, settings: Settings, *, devic
     except _Raced:
         stored = _stored(db, device_id, idempotency_key)
         if stored is None:  # pragma: no cover - the racing row vanished (retention cleanup)
-            raise IntakeError(409, "idempotency_key_reused", "retry later") from None
+            raise BatchRefused(409, "idempotency_key_reused", "retry later") from None
         return _replay(stored, body_sha)
 
 

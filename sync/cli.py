@@ -21,7 +21,8 @@ from pathlib import Path
 from fieldapp.base.errors import FieldappError
 from fieldapp.base.i18n import tr
 from fieldapp.base.paths import resolve_data_dir
-from sync.errors import EXIT_ERROR, EXIT_OK, SyncError, Unreachable
+from fieldapp.base.exitcodes import Exit
+from sync.errors import EXIT_ERROR, EXIT_OK, EXIT_QUARANTINED, SyncError, Unreachable
 
 
 def add_commands(subparsers, common: argparse.ArgumentParser) -> None:
@@ -55,20 +56,14 @@ def _data_dir(args) -> Path:
 
 
 def _load_device(data_dir):
-    from fieldapp.outbound import device as device_file
+    from sync.engine import load_device
 
-    try:
-        dev = device_file.load(data_dir)
-    except device_file.DeviceFileError:
-        raise SyncError("device_file") from None
-    if dev is None:
-        raise SyncError("not_registered")
-    return dev
+    return load_device(data_dir)
 
 
 # ------------------------------------------------------------------ register
 def cmd_register(args) -> int:
-    from fieldapp.outbound import device as device_file, outbox
+    from fieldapp.outbound import outbox
     from fieldapp.cli.common import unlock
     from sync.registration import register
     from sync.transport import check_pins, check_url
@@ -77,10 +72,12 @@ def cmd_register(args) -> int:
     check_url(args.server)  # fail fast, before asking for a password
     check_pins(args.pin)
     try:
-        if device_file.load(data_dir) is not None:
-            raise SyncError("already_registered")
-    except device_file.DeviceFileError:
-        raise SyncError("device_file") from None
+        _load_device(data_dir)
+    except SyncError as exc:
+        if exc.code != "not_registered":
+            raise
+    else:
+        raise SyncError("already_registered")
     session = unlock(args, role="supervisor")
     try:
         dev = register(data_dir, args.server, args.code, ca_file=args.ca_file, pins=args.pin)
@@ -118,7 +115,7 @@ def cmd_sync(args) -> int:
     if code == EXIT_OK:
         if not getattr(args, "json", False):
             print(tr("sync.cli.all_synced"))
-    elif code == 4:
+    elif code == EXIT_QUARANTINED:
         print(tr("sync.cli.quarantined", count=counts.get("quarantined", 0)), file=sys.stderr)
     else:
         print(tr(f"sync.error.{result.error or 'unreachable'}", kind="?"), file=sys.stderr)
@@ -173,7 +170,7 @@ def main(argv=None) -> int:
         print(exc.message(), file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_ERROR)
     except KeyboardInterrupt:
-        return 130
+        return Exit.INTERRUPTED
     except Exception as exc:  # no traceback, no data
         print(tr("sync.error.internal", kind=type(exc).__name__), file=sys.stderr)
         return EXIT_ERROR

@@ -9,6 +9,7 @@ import argparse
 import logging
 
 from fieldapp.base.errors import FieldappError
+from fieldapp.base.exitcodes import Exit
 from fieldapp.cli.common import say, store_of, subcommand, unlock
 from fieldapp.deploy import provisioning
 from fieldapp.outbound import device as device_file
@@ -43,4 +44,4 @@ def cmd_provision_register(args) -> int:
     finally:
         session.close()
     say("deploy.register.done", server=dev.server_url, device_id=dev.device_id, queued=queued)
-    return 0
+    return Exit.OK

@@ -21,6 +21,7 @@ from fieldapp.outbound import outbox
 from fieldapp.store import records, users
 from fieldapp import services
 from fieldapp.base.i18n import tr
+from fieldapp.base.exitcodes import Exit
 from fieldapp.base.paths import resolve_data_dir
 from fieldapp.store.database import Store
 from fieldapp.domain.synthetic import make_records
@@ -141,4 +142,4 @@ def _text_demo(store: Store) -> int:
     print(tr("core.demo.summary", sent=result.sent), file=sys.stderr)
     for state, n in counts.items():
         print(f"{state}\t{n}")
-    return 0
+    return Exit.OK

@@ -91,6 +91,17 @@ def make_client(data_dir, dev, config: SyncConfig) -> Client:
                   pool_size=max(2, config.parallel + 1))
 
 
+
+def load_device(data_dir):
+    """The registered device; ``SyncError`` with the code ``device_file`` or ``not_registered`` otherwise."""
+    try:
+        dev = device_file.load(data_dir)
+    except device_file.DeviceFileError as exc:
+        raise SyncError(exc.code) from None
+    if dev is None:
+        raise SyncError("not_registered")
+    return dev
+
 class Engine:
     def __init__(self, data_dir, *, config: SyncConfig | None = None, progress: ProgressTracker | None = None,
                  abort: threading.Event | None = None):
@@ -107,12 +118,7 @@ class Engine:
 
     # ------------------------------------------------------------------ run
     def run(self, timeout: float | None = None) -> SyncResult:
-        try:
-            dev = device_file.load(self.data_dir)
-        except device_file.DeviceFileError:
-            raise SyncError("device_file") from None
-        if dev is None:
-            raise SyncError("not_registered")
+        dev = load_device(self.data_dir)
         self._deadline = time.monotonic() + timeout if timeout else None
         lock = ProcessLock(self.data_dir)
         if not lock.acquire(deadline=self._deadline, stop=self.abort_event):

@@ -7,13 +7,14 @@ Codes never carry personal data; message ids are ``sync.error.<code>`` in
 from __future__ import annotations
 
 from fieldapp.base.errors import FieldappError
+from fieldapp.base.exitcodes import Exit
 
-# exit codes of `fieldapp sync` (see docs/sync.md)
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_UNREACHABLE = 3
-EXIT_QUARANTINED = 4
-EXIT_REFUSED = 5
+# exit codes of `fieldapp sync` (see docs/sync.md): names for fieldapp.base.exitcodes.Exit
+EXIT_OK = Exit.OK
+EXIT_ERROR = Exit.FAIL
+EXIT_UNREACHABLE = Exit.UNREACHABLE
+EXIT_QUARANTINED = Exit.QUARANTINED
+EXIT_REFUSED = Exit.REFUSED
 
 
 class SyncError(FieldappError):

@@ -19,7 +19,7 @@ from fieldapp.outbound import device as device_file
 from fieldapp.outbound.spool import Spool
 from sync.connectivity import Backoff
 from sync.engine import Engine, SyncConfig, SyncResult, make_client
-from sync.errors import SyncError
+from sync.errors import EXIT_REFUSED, SyncError
 from sync.progress import Progress, ProgressTracker
 from sync.transport import TransportError
 
@@ -79,7 +79,7 @@ class SyncService:
                 result = engine.run(timeout=timeout)
             except SyncError as exc:
                 self._progress.update(phase="error", last_error=exc.code)
-                return SyncResult("refused" if exc.exit_code == 5 else "unreachable", exc.code)
+                return SyncResult("refused" if exc.exit_code == EXIT_REFUSED else "unreachable", exc.code)
             if result.outcome == "complete":
                 self._last_status_poll = time.monotonic()
             return result

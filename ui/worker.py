@@ -96,7 +96,7 @@ def _log_failure(fn, exc: Exception) -> None:
     from fieldapp.base.errors import FieldappError
 
     name = getattr(fn, "__qualname__", type(fn).__name__)
-    if isinstance(exc, (FieldappError, NotUnlocked)) or type(exc).__name__ == "ValidationFailed":
+    if isinstance(exc, (FieldappError, NotUnlocked)):  # ValidationFailed is a FieldappError
         log.info("job %s: %s", name, getattr(exc, "msg_id", type(exc).__name__))
         return
     # Frames only (file, line, function): an exception's text could quote data.

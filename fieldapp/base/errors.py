@@ -7,11 +7,13 @@ user's language. Placeholders never hold personal data.
 
 from __future__ import annotations
 
+from fieldapp.base.exitcodes import Exit
+
 
 class FieldappError(Exception):
     """A failure with a translated, one-line explanation for the user."""
 
-    exit_code = 1
+    exit_code = Exit.FAIL
 
     def __init__(self, msg_id: str, **params):
         self.msg_id = msg_id

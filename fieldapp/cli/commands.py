@@ -12,10 +12,11 @@ from fieldapp import services
 from fieldapp.cli.common import emit_json, new_password, read_password, recovery_credentials, say, store_of, unlock
 from fieldapp.base.errors import FieldappError, StoreError, TamperError
 from fieldapp.base.fsutil import atomic_write_json
+from fieldapp.base.exitcodes import Exit
 from fieldapp.base.i18n import tr
 from fieldapp.store.keyslots import generate_recovery_keypair, load_recovery_key
 
-EXIT_FAIL = 1
+EXIT_FAIL = Exit.FAIL
 
 
 def cmd_init(args):

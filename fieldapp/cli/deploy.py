@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from fieldapp.base import fsutil
+from fieldapp.base.exitcodes import Exit
 from fieldapp.cli.common import emit_json, read_password, say, store_of, subcommand, unlock
 from fieldapp.base.errors import FieldappError, PermissionDenied, StoreError
 
@@ -74,7 +75,7 @@ def cmd_provision(args) -> int:
             emit_json(summary)
         else:
             say("deploy.provision.verified", path=str(path), server=summary["server"])
-        return 0
+        return Exit.OK
     session = unlock(args, role="supervisor") if args.user else None
     try:
         summary = provisioning.apply(store.data_dir, path, keys, session=session)
@@ -83,13 +84,13 @@ def cmd_provision(args) -> int:
             session.close()
     if args.json:
         emit_json(summary)
-        return 0
+        return Exit.OK
     say("deploy.provision.applied", server=summary["server"], signer=summary["signed_by"])
     if summary["recovery"] == "pending":
         say("deploy.provision.recovery_pending")
     if summary["device"] == "differs":
         say("deploy.provision.device_differs")
-    return 0
+    return Exit.OK
 
 
 def _write_new(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -138,13 +139,13 @@ def sign_file(key_path, in_path, out_path) -> str:
 
 def cmd_provision_keygen(args) -> int:
     say("deploy.key.written", fingerprint=write_keypair(Path(args.private_out), Path(args.public_out)))
-    return 0
+    return Exit.OK
 
 
 def cmd_provision_sign(args) -> int:
     fp = sign_file(Path(args.key), Path(args.in_file), Path(args.out))
     say("deploy.provision.signed", path=args.out, fingerprint=fp)
-    return 0
+    return Exit.OK
 
 
 # -- diagnostics --------------------------------------------------------------------------------------------------------
@@ -161,7 +162,7 @@ def cmd_diagnostics(args) -> int:
         if session is not None:
             session.close()
     say("deploy.diagnostics.written", path=str(out), logs=len(manifest["logs"]))
-    return 0
+    return Exit.OK
 
 
 # -- rollback -----------------------------------------------------------------------------------------------------------
@@ -252,7 +253,7 @@ def cmd_rollback(args) -> int:
     data_dir, key = _key(args)
     result = restore(data_dir, found[0], key, args.user, args.force)
     say("deploy.rollback.done", backup=result["backup"], version=result["version"])
-    return 0
+    return Exit.OK
 
 
 def cmd_restore_backup(args) -> int:
@@ -262,7 +263,7 @@ def cmd_restore_backup(args) -> int:
     data_dir, key = _key(args)
     result = restore(data_dir, backup, key, args.user, args.force)
     say("deploy.rollback.done", backup=result["backup"], version=result["version"])
-    return 0
+    return Exit.OK
 
 
 __all__ = ["add_commands", "self_test", "write_keypair", "sign_file", "backups", "restore"]

@@ -14,9 +14,10 @@ import sys
 from fieldapp import __version__
 from fieldapp.store.dbapi import DatabaseError
 from fieldapp.base.errors import FieldappError
+from fieldapp.base.exitcodes import Exit
 from fieldapp.domain.reasons import REVIEW_REASONS
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = Exit.OK, Exit.FAIL, Exit.USAGE
 log = logging.getLogger("fieldapp.cli")
 
 
@@ -166,7 +167,7 @@ def _guard(func, args) -> int:
         print(err.message(), file=sys.stderr)
         return EXIT_FAIL
     except KeyboardInterrupt:
-        return 130
+        return Exit.INTERRUPTED
     except BrokenPipeError:  # output piped into `head`: not a failure of ours
         return EXIT_OK
     except OSError as exc:

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from fieldapp.base.exitcodes import Exit
+
 _checks: dict[str, Callable[[], list[str]]] = {}
 _versions: dict[str, Callable[[], dict]] = {}
 FLOOR_KDF = {"name": "argon2id", "memory_kib": 64 * 1024, "iterations": 3, "lanes": 4}
@@ -193,4 +195,4 @@ def run(out=None) -> int:
         else:
             write(tr("deploy.selftest.not_run", check=tr("deploy.selftest.check.qt")))
     write(tr("deploy.selftest.passed") if not failures else tr("deploy.selftest.summary_failed", count=failures))
-    return 0 if not failures else 1
+    return Exit.OK if not failures else Exit.FAIL

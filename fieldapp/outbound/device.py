@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from fieldapp.base import fsutil
+from fieldapp.base.errors import FieldappError
 from fieldapp.base.encoding import b64decode
 from fieldapp.base.paths import DEVICE_FILE, DataDir  # noqa: F401 (DEVICE_FILE: old importers)
 
@@ -21,8 +22,18 @@ _REQUIRED = ("device_id", "server_url", "device_private_key", "device_public_key
              "registry_seal_public_key", "registry_sign_public_key", "registered_at")
 
 
-class DeviceFileError(Exception):
-    """device.json exists but cannot be used (message holds no key material)."""
+class DeviceFileError(FieldappError):
+    """device.json exists but cannot be used.
+
+    The message is ``sync.error.device_file`` (the one text every screen and command shows for it; sync reports it
+    under the code ``device_file``). ``detail`` says what is wrong, in English for logs: it never holds key material.
+    """
+
+    code = "device_file"
+
+    def __init__(self, detail: str):
+        super().__init__("sync.error.device_file")
+        self.detail = detail
 
 
 @dataclass(frozen=True)

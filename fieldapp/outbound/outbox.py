@@ -31,12 +31,7 @@ _RANK = states.PULL_RANK
 
 
 def _device(session: Session):
-    try:
-        return device_file.load(session.store.data_dir)
-    except device_file.DeviceFileError:
-        from fieldapp.base.errors import FieldappError
-
-        raise FieldappError("sync.error.device_file") from None
+    return device_file.load(session.store.data_dir)  # DeviceFileError carries its own message
 
 
 def enqueue_in_transaction(session: Session, tx, record_id: str, clean: dict, submitted_at: str | None) -> bool:

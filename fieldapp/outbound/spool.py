@@ -4,13 +4,9 @@ A plain SQLite file (sync runs without anybody's password), so it holds only
 sealed ciphertext and metadata: record IDs, states, batch IDs, reason codes,
 registry IDs and timestamps - never personal data in plaintext.
 
-States of an item:
-
-- ``queued``: waiting to be delivered (possibly inside a frozen batch);
-- ``synced``: a verified registry receipt said ``accepted`` or ``duplicate``;
-- ``registered`` / ``registry_rejected``: later outcome from status polling;
-- ``quarantined``: the receipt said ``rejected`` or ``conflict`` (``reason`` set);
-  it never blocks the rest, and a supervisor can requeue it.
+An item's states (``queued``, ``synced``, ``registered``, ``registry_rejected``,
+``quarantined``) are ``fieldapp.domain.states.SPOOL_STATES``; a quarantined item
+never blocks the rest, and a supervisor can requeue it.
 
 Batches are frozen: the engine builds a batch body once, stores its exact bytes
 and Idempotency-Key here together with the claim of its items (one transaction),
@@ -27,7 +23,9 @@ import threading
 from pathlib import Path
 
 from fieldapp.base.encoding import canonical_text, now_epoch
+from fieldapp.base.errors import FieldappError
 from fieldapp.base.paths import SPOOL_FILE, DataDir  # noqa: F401 (SPOOL_FILE: old importers)
+from fieldapp.base.sqlscript import statements
 from fieldapp.domain.states import RECEIPT_STATUS, SPOOL_STATES, STATUS_ANSWER, State
 STATES = SPOOL_STATES  # an item's states: the record states they become (fieldapp.domain.states)
 _SCHEMA = """
@@ -65,8 +63,14 @@ _SYNCED_STATUSES = RECEIPT_STATUS
 _now = now_epoch  # float seconds: added_at / updated_at / created_at are REAL columns
 
 
-class SpoolError(Exception):
-    """The spool file is damaged or a caller broke an invariant (no personal data inside)."""
+class SpoolError(FieldappError):
+    """The spool is damaged or a caller broke an invariant: ``sync.error.spool``; ``detail`` is English, no data."""
+
+    code = "spool"
+
+    def __init__(self, detail: str):
+        super().__init__("sync.error.spool")
+        self.detail = detail
 
 
 class Spool:
@@ -85,9 +89,8 @@ class Spool:
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             with self._tx(immediate=True) as c:
-                for stmt in _SCHEMA.split(";"):
-                    if stmt.strip():
-                        c.execute(stmt)
+                for stmt in statements(_SCHEMA):
+                    c.execute(stmt)
         except sqlite3.DatabaseError as exc:
             raise SpoolError(f"spool database unusable: {type(exc).__name__}") from None
 
