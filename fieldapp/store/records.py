@@ -18,16 +18,13 @@ from fieldapp.base.errors import FieldappError, PermissionDenied, StateError
 from fieldapp.domain.khmer import match_key
 from fieldapp.domain import states
 from fieldapp.domain.states import EDITABLE, REVIEW_ACTIONS, STATES, State
+from fieldapp.store.rows import COLUMNS, decode as _decode, hidden as _hidden
 from fieldapp.store.search import search_terms
 from fieldapp.store.database import Session
 from fieldapp.domain.validation import duplicate_keys, validate_record
 
 # STATES, EDITABLE and REVIEW_ACTIONS (imported above) are defined once, in fieldapp.domain.states.
 MAX_DRAFT_BYTES = 256 * 1024
-COLUMNS = ("id", "state", "created_by", "created_at", "updated_at", "submitted_at", "data", "duplicates", "reason",
-           "version")
-
-
 class ValidationFailed(FieldappError):
     """The record has problems; ``problems`` lists every one."""
 
@@ -45,30 +42,6 @@ def _row(session: Session, record_id: str) -> dict:
     if not session.is_supervisor and row["created_by"] != session.name:
         raise FieldappError("core.record.not_found")  # outreach users never learn of others' records
     return row
-
-
-def _decode(row: dict, session: Session | None = None) -> dict:
-    out = dict(row)
-    out["data"] = json.loads(row["data"])
-    out["duplicates"] = json.loads(row["duplicates"] or "[]")
-    if session is not None and out["duplicates"] and not session.is_supervisor:
-        out["duplicates"] = [_redacted(session, d) for d in out["duplicates"]]
-    return out
-
-
-def _redacted(session: Session, cand: dict) -> dict:
-    """A duplicate candidate as an outreach worker may see it: for another worker's record, only
-    that it exists (its ID), not why it matched: the reason would confirm a guessed name and
-    date of birth for a known national ID (or the reverse)."""
-    owner = session.conn.execute("SELECT created_by FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
-    if owner is not None and owner[0] == session.name:
-        return cand
-    return _hidden(cand["record_id"])
-
-
-def _hidden(record_id: str) -> dict:
-    """Another worker's possible duplicate, as an outreach worker sees it: that it exists, nothing more."""
-    return {"record_id": record_id, "reasons": [], "visible": False}
 
 
 def get(session: Session, record_id: str) -> dict:

@@ -10,8 +10,11 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timedelta
 
+from fieldapp.base.errors import FieldappError
 from fieldapp.domain.khmer import match_key, to_ascii_digits
+from fieldapp.domain.states import STATES
 from fieldapp.store.database import Session
+from fieldapp.store.rows import COLUMNS, decode
 
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
@@ -48,8 +51,6 @@ def _query_key(text: str) -> str:
 
 
 def _where(session: Session, text: str, state, since, until) -> tuple[list[str], list]:
-    from fieldapp.store.records import STATES
-
     where, params = [], []
     key = _query_key(text)
     if key:
@@ -62,8 +63,6 @@ def _where(session: Session, text: str, state, since, until) -> tuple[list[str],
             params.append(key)
     if state:
         if state not in STATES:
-            from fieldapp.base.errors import FieldappError
-
             raise FieldappError("core.record.bad_state")
         where.append("r.state = ?")
         params.append(state)
@@ -85,15 +84,13 @@ def search(session: Session, text: str = "", state: str | None = None, since: st
 
     ``since``/``until`` are ISO dates (inclusive) on the creation date.
     """
-    from fieldapp.store.records import COLUMNS, _decode
-
     where, params = _where(session, text, state, since, until)
     sql = f"SELECT {', '.join('r.' + c for c in COLUMNS)} FROM records r"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY (r.state = 'returned') DESC, r.updated_at DESC, r.id LIMIT ? OFFSET ?"
     params += [int(limit), int(offset)]
-    return [_decode(dict(zip(COLUMNS, row)), session) for row in session.conn.execute(sql, params)]
+    return [decode(dict(zip(COLUMNS, row)), session) for row in session.conn.execute(sql, params)]
 
 
 def count(session: Session, text: str = "", state: str | None = None, since: str | None = None,
