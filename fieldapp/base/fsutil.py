@@ -106,7 +106,7 @@ def is_disk_full(exc: BaseException, path=None) -> bool:
 
     if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
         return True
-    text = str(exc).lower()
+    text = f"{exc} {getattr(exc, 'detail', '')}".lower()  # a FieldappError's English detail (SpoolError)
     if "disk is full" in text or "no space" in text:
         return True
     if path is not None and ("i/o error" in text or "unusable" in text or "disk" in text):
