@@ -1,0 +1,25 @@
+"""fieldapp.store.trusted: named facts kept inside the encrypted store."""
+
+import pytest
+
+from fieldapp.store import trusted
+from fieldapp.store.database import Store
+
+
+def test_put_get_replace_delete(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIELDAPP_KDF_TARGET_MS", "0")
+    s = Store(tmp_path).create("sup", "correct horse battery", None)
+    try:
+        assert trusted.get(s.conn, "registry.url") is None
+        with s.write():
+            trusted.put(s.conn, "registry.url", "https://a.example")
+            trusted.put(s.conn, "registry.url", "https://b.example")
+        assert trusted.get(s.conn, "registry.url") == "https://b.example"
+        assert trusted.all_values(s.conn) == {"registry.url": "https://b.example"}
+        with s.write():
+            trusted.delete(s.conn, "registry.url")
+        assert trusted.get(s.conn, "registry.url") is None
+        with pytest.raises(KeyError):
+            trusted.get(s.conn, "no.such.name")
+    finally:
+        s.close()
