@@ -1,4 +1,5 @@
-"""Key slots: Argon2id-wrapped database key, bound parameters, recovery slot, MAC over the file."""
+"""Key slots: Argon2id-wrapped slot keys, grants of the database and approval keys, bounded and bound parameters,
+the recovery slot, rekey grants, release-0.1.0 slots, the MAC over the file."""
 
 import json
 
@@ -22,8 +23,8 @@ def slots(tmp_path):
 
 
 def test_each_user_unlocks_the_same_key(slots):
-    assert slots.unlock("alice", "alice password") == KEY
-    assert slots.unlock("bob", "bob password") == KEY
+    assert slots.unlock("alice", "alice password").db_key == KEY
+    assert slots.unlock("bob", "bob password").db_key == KEY
     slots.check_mac(KEY)
 
 
@@ -46,8 +47,12 @@ def _edit(slots, fn):
     return SlotFile.load(slots.path)
 
 
-@pytest.mark.parametrize("field,value", [("memory_kib", 1024), ("iterations", 1), ("lanes", 0), ("name", "pbkdf2")])
-def test_lowered_parameters_are_refused_before_derivation(slots, field, value):
+@pytest.mark.parametrize("field,value", [("memory_kib", 1024), ("iterations", 1), ("lanes", 0), ("name", "pbkdf2"),
+                                         ("memory_kib", 4 * 1024 * 1024), ("iterations", 65), ("lanes", 16),
+                                         ("iterations", True), ("memory_kib", 65536.0)])
+def test_parameters_out_of_bounds_are_refused_before_derivation(slots, field, value, monkeypatch):
+    """Lowered (a weak slot) or raised (a login that takes minutes and gigabytes) parameters never reach Argon2id."""
+    monkeypatch.setattr(keyslots, "argon2", lambda *a: pytest.fail("derived with refused parameters"))
     def lower(data):
         data["slots"][0]["kdf"][field] = value
 
@@ -86,7 +91,7 @@ def test_a_hand_added_slot_breaks_the_mac(slots, tmp_path):
         data["slots"].append(other.data["slots"][0])
 
     tampered = _edit(slots, add)
-    assert tampered.unlock("alice", "alice password") == KEY
+    assert tampered.unlock("alice", "alice password").db_key == KEY
     with pytest.raises(TamperError):
         tampered.check_mac(KEY)
 
@@ -99,7 +104,7 @@ def test_password_change_rewrites_one_slot(slots):
     after = {s["user"]: s for s in again.data["slots"]}
     assert after["bob"] == before["bob"]
     assert after["alice"]["wrapped"] != before["alice"]["wrapped"]
-    assert again.unlock("alice", "new alice password") == KEY
+    assert again.unlock("alice", "new alice password").db_key == KEY
     with pytest.raises(AuthError):
         again.unlock("alice", "alice password")
 
@@ -109,7 +114,7 @@ def test_recovery_slot(slots):
     slots.set_recovery(keyslots.b64d(public["key"]), KEY)
     slots.save(KEY)
     again = SlotFile.load(slots.path)
-    assert again.unlock_recovery(keyslots.b64d(private["key"])) == KEY
+    assert again.unlock_recovery(keyslots.b64d(private["key"])).db_key == KEY
     wrong, _ = keyslots.generate_recovery_keypair()
     with pytest.raises(AuthError):
         again.unlock_recovery(keyslots.b64d(wrong["key"]))
@@ -129,3 +134,49 @@ def test_unreadable_slot_file(tmp_path, content):
     path.write_bytes(content)
     with pytest.raises(TamperError):
         SlotFile.load(path)
+
+
+def test_supervisor_slots_hold_the_approval_key_and_outreach_slots_do_not(tmp_path):
+    approval = bytes(range(100, 132))
+    s = SlotFile.new(tmp_path / "keyslots.json")
+    s.set_password("sup", "sup password", KEY, FAST, approval_key=approval)
+    s.set_password("ow", "ow password", KEY, FAST)
+    s.save(KEY)
+    again = SlotFile.load(s.path)
+    assert again.unlock("sup", "sup password").approval_key == approval
+    assert again.unlock("ow", "ow password").approval_key is None
+    assert approval not in s.path.read_bytes() and keyslots.b64e(approval).encode() not in s.path.read_bytes()
+    again.grant("ow", "approval", approval)  # a promotion: needs only the slot's public key
+    assert again.unlock("ow", "ow password").approval_key == approval
+    again.revoke("ow", "approval")
+    assert again.unlock("ow", "ow password").approval_key is None
+
+
+def test_a_grant_moved_to_another_slot_does_not_open(slots):
+    grant = slots._slot("alice")["grants"]["db"]
+    slots._slot("bob")["grants"]["db"] = grant
+    with pytest.raises(AuthError):
+        slots.unlock("bob", "bob password")
+
+
+def test_rekey_grants_the_new_key_to_every_slot_without_passwords(slots):
+    private, public = keyslots.generate_recovery_keypair()
+    slots.set_recovery(keyslots.b64d(public["key"]), KEY)
+    new = bytes(range(200, 232))
+    assert slots.begin_rekey(new) == []
+    keys = slots.unlock("bob", "bob password")
+    assert (keys.db_key, keys.next_db_key) == (KEY, new)
+    assert slots.finish_rekey() == []
+    slots.save(new)
+    again = SlotFile.load(slots.path)
+    again.check_mac(new)
+    assert again.unlock("alice", "alice password").db_key == new
+    assert again.unlock_recovery(keyslots.b64d(private["key"])).db_key == new
+
+
+@pytest.mark.parametrize("mac", ["\u17a0" * 64, "é", "", None, 7, ["x"]])
+def test_any_mac_text_is_a_tamper_error_never_a_crash(slots, mac):
+    """Case 13's pattern: ``compare_digest`` raises TypeError on non-ASCII text; the MAC is compared as bytes."""
+    slots.data["mac"] = mac
+    with pytest.raises(TamperError):
+        slots.check_mac(KEY)

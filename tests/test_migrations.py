@@ -26,7 +26,7 @@ def test_upgrade_from_sample(tmp_path, version):
     data = tmp_path / "data"
     shutil.copytree(SAMPLES / f"schema-v{version}", data)
     expected = json.loads((data / "expected.json").read_text())
-    key = SlotFile.load(data / "keyslots.json").unlock("sup", PASSWORD["sup"])
+    key = SlotFile.load(data / "keyslots.json").unlock("sup", PASSWORD["sup"]).db_key
     conn = open_encrypted(str(data / "fieldapp.db"), key)
     assert migrations.current_version(conn) == version
     before = dict(conn.execute("SELECT id, data FROM records").fetchall())
@@ -38,10 +38,11 @@ def test_upgrade_from_sample(tmp_path, version):
         counts = records.counts(session)
         assert verify(session) == []
         assert audit.verify_chain(session.conn) == []
+        assert session.is_supervisor and session.approval_key is not None  # the upgrade made the approval key
     assert after == before and len(after) == expected["records"]
     for state in ("approved", "returned", "rejected", "submitted", "draft"):
         assert counts[state] == expected[state]
-    backups = list((data / "backups").glob("*.bak")) if version < migrations.LATEST else []
+    backups = list((data / "backups").glob("fieldapp.db.*.bak")) if version < migrations.LATEST else []
     assert len(backups) == (1 if version < migrations.LATEST else 0)
     for backup in backups:  # the backup is the old store, still encrypted with the same key, for a rollback
         old = open_encrypted(str(backup), key)

@@ -117,12 +117,20 @@ def test_audit_is_append_only_and_tamper_evident(store):
         assert audit.verify_chain(sup.conn) == ["audit chain broken at event 2"]
 
 
-def test_disabled_user_cannot_log_in(store):
+def test_disabled_user_cannot_log_in_and_loses_the_key_slot(store):
     with store.unlock("sup", "supervisor pw") as sup:
         users.set_disabled(sup, "ow")
+    assert "ow" not in store.slots().users()  # their old password opens nothing in this file any more
     with pytest.raises(FieldappError) as info:
         store.unlock("ow", "outreach pw")
-    assert info.value.msg_id == "core.auth.disabled"
+    assert info.value.msg_id == "core.auth.wrong_password"
+    with store.unlock("sup", "supervisor pw") as sup:
+        with pytest.raises(FieldappError) as info:
+            users.set_disabled(sup, "ow", False)  # enabling again is a password reset
+        assert info.value.msg_id == "core.user.enable_needs_password"
+        users.set_disabled(sup, "ow", False, new_password="a new password")
+    with store.unlock("ow", "a new password") as ow:
+        assert not ow.is_supervisor
 
 
 def test_stored_record_is_the_normalised_clean_form(store):

@@ -49,7 +49,7 @@ def test_escrow_holds_only_the_recovery_slot(store):
     assert escrow["format"] == "fieldapp-recovery-escrow" and escrow["store_id"] == slots["store_id"]
     assert escrow["slot"] == {k: recovery[k] for k in escrow["slot"]}
     assert set(escrow) == {"format", "version", "store_id", "slot"}
-    assert set(escrow["slot"]) == {"type", "id", "recipient", "epk", "nonce", "wrapped", "created_at"}  # no user
+    assert set(escrow["slot"]) == {"type", "id", "recipient", "public", "grants", "created_at"}  # no user
 
 
 def test_lost_key_slots_are_refused_plainly_then_rebuilt(store):

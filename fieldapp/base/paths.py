@@ -18,6 +18,7 @@ DB_FILE = "fieldapp.db"
 SLOTS_FILE = "keyslots.json"
 ESCROW_FILE = "recovery-slot.json"  # a second copy of the recovery slot (see keyslots.py)
 LOCKOUT_FILE = "lockout.json"
+LOCKOUT_LOCK_FILE = "lockout.lock"  # held while one login attempt is checked, made and recorded
 SPOOL_FILE = "spool.db"
 DEVICE_FILE = "device.json"
 CONFIG_FILE = "desktop.json"
@@ -41,6 +42,7 @@ class DataDir:
     slots = property(lambda self: self.root / SLOTS_FILE)
     escrow = property(lambda self: self.root / ESCROW_FILE)
     lockout = property(lambda self: self.root / LOCKOUT_FILE)
+    lockout_lock = property(lambda self: self.root / LOCKOUT_LOCK_FILE)
     spool = property(lambda self: self.root / SPOOL_FILE)
     device = property(lambda self: self.root / DEVICE_FILE)
     config = property(lambda self: self.root / CONFIG_FILE)

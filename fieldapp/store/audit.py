@@ -29,6 +29,11 @@ class AuditLog:
         self.conn = conn
         self._head = None
 
+    @property
+    def appended(self) -> bool:
+        """Whether this log appended an event (in the current transaction)."""
+        return self._head is not None
+
     def _last(self) -> tuple[int, str]:
         row = self.conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS)

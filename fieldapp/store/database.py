@@ -19,11 +19,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fieldapp.store import audit, lockout, migrations
+from fieldapp.base.encoding import b64encode
+from fieldapp.domain import signed
+from fieldapp.store import approval, audit, lockout, migrations, trusted
 from fieldapp.store.dbapi import DatabaseError, open_encrypted
 from fieldapp.base.errors import AuthError, PermissionDenied, StoreError, TamperError
 from fieldapp.base.fsutil import create_private, secure_dir
-from fieldapp.store.keyslots import SlotFile
+from fieldapp.store.keyslots import Keys, SlotFile
 from fieldapp.base.paths import DB_FILE, DataDir
 
 log = logging.getLogger(__name__)
@@ -93,20 +95,24 @@ class Store:
             raise StoreError("core.store.slots_lost")
         secure_dir(self.data_dir)
         self._set_aside_incomplete()
-        key = secrets.token_bytes(32)
+        key, approval_key = secrets.token_bytes(32), signed.new_key()
         slots = SlotFile.new(self.slots_path)
-        slots.set_password(user, password, key, kdf)
+        slots.set_password(user, password, key, kdf, approval_key=approval_key)
         if recovery_public:
-            slots.set_recovery(recovery_public, key)
+            slots.set_recovery(recovery_public, key, approval_key)
         create_private(self.db_path)
         conn = self._open(key)
-        session = Session(self, conn, key, {"name": user, "role": "supervisor", "full_name": full_name})
+        session = Session(self, conn, key, {"name": user, "role": "supervisor", "full_name": full_name}, approval_key)
         with session.write() as tx:
             tx.execute(
                 "INSERT INTO users (name, full_name, role, disabled, created_at, created_by) VALUES (?, ?, 'supervisor', 0, ?, NULL)",
                 (user, full_name, audit.now_iso()),
             )
             tx.execute("INSERT INTO settings (key, value) VALUES ('store_id', ?)", (slots.store_id,))
+            trusted.put(tx, "approval.public_key", b64encode(signed.public_of(approval_key)))
+            if recovery_public:
+                trusted.put(tx, "recovery.fingerprint", slots.recovery_fingerprint())
+            approval.sign_role(session, tx, user)
             session.audit.append(user, "store.created")
         slots.save(key)  # last: a store without a slot file is an incomplete init, not a usable store
         return session
@@ -142,47 +148,74 @@ class Store:
         return conn
 
     def _backup_before_migration(self, conn) -> Path:
-        """Copy the (encrypted) database file aside before a schema upgrade."""
+        """Copy the (encrypted) database file aside before a schema upgrade, and the key slots with it: the first login
+        after an upgrade may rewrite them in a form the older release cannot read (``fieldapp rollback`` puts both
+        back)."""
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         backups = secure_dir(DataDir(self.data_dir).backups)
-        target = backups / f"{DB_FILE}.v{migrations.current_version(conn)}.{time.strftime('%Y%m%dT%H%M%S')}.bak"
+        stamp = f"v{migrations.current_version(conn)}.{time.strftime('%Y%m%dT%H%M%S')}"
+        target = backups / f"{DB_FILE}.{stamp}.bak"
         create_private(target)
         shutil.copyfile(self.db_path, target)
+        if self.slots_path.exists():
+            slots_copy = backups / f"{self.slots_path.name}.{stamp}.bak"
+            create_private(slots_copy)
+            shutil.copyfile(self.slots_path, slots_copy)
         log.info("backed up store before migration to %s", target.name)
         return target
 
-    def unlock_key(self, user: str, password) -> tuple[bytes, SlotFile]:
-        """The one login check (lockout, ``user``'s key slot, the slot file's MAC): the database key and the slots,
-        without opening the database. A wrong password counts toward the lockout; the caller records the success.
-        ``password`` may be a function, called once the lockout allows a try."""
+    def unlock_key(self, user: str, password) -> tuple[Keys, SlotFile]:
+        """The one login check (lockout, ``user``'s key slot, the slot file's MAC): what the slot holds and the slots,
+        without opening the database. ``password`` may be a function, called once the lockout allows a try."""
         self.require_exists()
-        lockout.check(self.data_dir, user)
-        slots = self.slots()
         if callable(password):
+            lockout.check(self.data_dir, user)  # before asking: a locked-out user is not made to type
             password = password()
+        with lockout.attempt(self.data_dir, user) as attempt:
+            return self._try(attempt, user, password)
+
+    def _try(self, attempt, user: str, password: str) -> tuple[Keys, SlotFile]:
+        """Inside the lockout's lock: derive, open the slot, check the file's MAC, and record the outcome."""
+        slots = self.slots()
         if user not in slots.users():
-            lockout.record_failure(self.data_dir, user)
+            attempt.failed()
             raise AuthError("core.auth.wrong_password")
         try:
-            key = slots.unlock(user, password)
+            keys = slots.unlock(user, password)
         except AuthError:
-            lockout.record_failure(self.data_dir, user)
+            attempt.failed()
             raise
-        slots.check_mac(key)
-        return key, slots
+        slots.check_mac(keys.db_key, keys.next_db_key)
+        attempt.succeeded()
+        return keys, slots
 
     def unlock(self, user: str, password: str) -> "Session":
-        """Authenticate offline (opening one's key slot is the authentication) and open the store."""
-        key, slots = self.unlock_key(user, password)
-        session = self.open_with_key(key, user)
+        """Authenticate offline (opening one's key slot is the authentication) and open the store.
+
+        One attempt at a time (``lockout.attempt``): the check, the derivation, opening the database and finishing
+        an interrupted ``rekey`` happen under one lock. A supervisor's slot also opens the approval key; a user whose
+        slot does not is an outreach worker, whatever the database's ``users`` table says."""
+        self.require_exists()
+        with lockout.attempt(self.data_dir, user) as attempt:
+            keys, slots = self._try(attempt, user, password)
+            from fieldapp.store import rekey
+
+            db_key = rekey.settle(self, slots, keys)
+            session = self.open_with_key(db_key, user, keys.approval_key)
+        try:
+            approval.on_login(session, slots, keys, password)
+            if session.approval_key is None:
+                session.user["role"] = "outreach"
+        except BaseException:
+            session.close()
+            raise
         try:
             slots.write_escrow()  # stores made before the escrow existed get theirs at the next login
         except OSError:
             log.warning("could not write the recovery escrow; will try at the next login")
-        lockout.record_success(self.data_dir, user)
         return session
 
-    def open_with_key(self, key: bytes, user: str | None) -> "Session":
+    def open_with_key(self, key: bytes, user: str | None, approval_key: bytes | None = None) -> "Session":
         conn = self._open(key)
         info = {"name": None, "role": None, "full_name": None}
         if user is not None:
@@ -191,7 +224,7 @@ class Store:
                 conn.close()
                 raise AuthError("core.auth.disabled" if row else "core.auth.unknown_user")
             info = {"name": row[0], "role": row[1], "full_name": row[2]}
-        return Session(self, conn, key, info)
+        return Session(self, conn, key, info, approval_key)
 
 
 @dataclass
@@ -200,8 +233,9 @@ class Session:
 
     store: Store
     conn: object
-    key: bytes
+    key: bytes = field(repr=False)
     user: dict
+    approval_key: bytes | None = field(default=None, repr=False)  # supervisors only (their slot opens it)
     _audit: audit.AuditLog | None = field(default=None, repr=False)
 
     @property
@@ -232,6 +266,8 @@ class Session:
             raise damaged(exc, self.store.data_dir) from None
         try:
             yield self.conn
+            if self.approval_key is not None and self._audit is not None and self._audit.appended:
+                approval.sign_head(self)  # the chain's new head, signed in the same transaction
             self.conn.execute("COMMIT")
         except DatabaseError as exc:
             self._rollback()

@@ -8,7 +8,9 @@ upgrade can be rolled back.
 
 Released schema versions and their sample databases (``tests/samples``):
 1 (0.1.0) users, records, audit, settings; 2 (0.1.0) the sync outbox;
-3 (0.1.0) search terms and their trigram full-text index. A migration is SQL, or
+3 (0.1.0) search terms and their trigram full-text index; 4 each user's role signed by the supervisor approval
+key (``users.role_sig``; the signatures are written at the first supervisor login, ``fieldapp.store.approval``).
+A migration is SQL, or
 (SQL, a Python step run in the same transaction).
 Never edit a released migration: add a new one.
 """
@@ -110,10 +112,24 @@ def _backfill_search_terms(conn) -> None:
         conn.execute("UPDATE records SET search_terms = ? WHERE rowid = ?", (search_terms(json.loads(data)), rowid))
 
 
+V4 = """
+ALTER TABLE users ADD COLUMN role_sig TEXT;
+"""
+
+
+def _mark_legacy_store(conn) -> None:
+    """Python step of migration 4: a store of release 0.1.0 (it has users already) kept its registration and its
+    provisioning only in files beside it. Its first unlock with this release adopts them as they are, once
+    (``trusted.store.legacy_adoption``); a store made by this release never adopts a file."""
+    if conn.execute("SELECT count(*) FROM users").fetchone()[0]:
+        conn.execute("INSERT INTO settings (key, value) VALUES ('trusted.store.legacy_adoption', 'pending') "
+                     "ON CONFLICT (key) DO NOTHING")
+
 MIGRATIONS: list[tuple[int, str, object]] = [
     (1, "core tables", V1),
     (2, "sync outbox", V2),
     (3, "record search", (V3, _backfill_search_terms)),
+    (4, "signed roles", (V4, _mark_legacy_store)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

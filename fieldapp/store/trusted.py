@@ -15,23 +15,31 @@ from __future__ import annotations
 PREFIX = "trusted."
 
 NAMES = {
-    # the registry this laptop is registered with (written at registration and when provisioning applies)
-    "registry.url": "registry base URL",
-    "registry.ca_sha256": "SHA-256 of the CA certificate that anchors the registry's TLS (hex), or empty",
-    "registry.pins": "JSON list of pinned certificate SHA-256 values (hex), or empty",
-    "registry.seal_public_key": "registry X25519 sealing key, base64 raw",
-    "registry.sign_public_key": "registry Ed25519 receipt/status signing key, base64 raw",
-    "device.id": "device ID the registry assigned",
-    "device.public_key": "device Ed25519 public key, base64 raw (the private key stays in device.json/keystore)",
-    "device.file_mac": "HMAC of device.json's canonical content under a key derived from the store key",
-    # provisioning (written when a provisioning document is applied)
-    "provisioning.sha256": "SHA-256 of the applied provisioning document",
-    "provisioning.trust_anchor": "public key that signs provisioning documents, base64 raw",
-    "recovery.fingerprint": "SHA-256 of IT's recovery public key (hex)",
-    # approval (written when the supervisor approval key is created or rotated)
+    # the registry this laptop is registered with: written at registration (``outbound.identity.adopt``)
+    "device.identity": "device.json's content as registered: device ID and key pair, registry URL, registry sealing "
+                       "and signing keys, pins (JSON; holds the device's private key: never shown or exported)",
+    "registry.ca_pem": "the CA certificate(s) that anchor the registry's TLS, as registered (PEM), or empty",
+    "registry.approval_key": "fingerprint of the approval key the registry acknowledged for this device",
+    # provisioning (written when a verified provisioning document is applied with a supervisor's session)
+    "provisioning.sha256": "SHA-256 of the provisioning document applied",
+    "provisioning.trust_anchor": "the IT public key (base64 raw) that signed it: later documents must be signed by it "
+                                 "or by a key bundled in the build",
+    "provisioning.recovery_pending": "fingerprint of a provisioned recovery key a supervisor has not confirmed yet",
+    "recovery.fingerprint": "fingerprint of IT's recovery public key in the recovery slot",
+    "recovery.public_key": "IT's recovery public key (base64 raw), so a rekey can grant it the new database key",
+    # the approval key (``store.approval``)
     "approval.public_key": "supervisor approval Ed25519 public key, base64 raw",
-    "audit.head": "JSON of the latest signed audit chain head",
+    "audit.head": "JSON of the latest audit chain head signed by the approval key",
+    # the upgrade from release 0.1.0 (written by migration 4, removed by the first unlock: ``services.after_unlock``)
+    "store.legacy_adoption": "'pending' on a store of release 0.1.0 until its first unlock has adopted device.json "
+                             "and the applied provisioning document as they were",
 }
+
+
+def legacy_adoption(conn) -> bool:
+    """Whether this unlock is the first of a store of release 0.1.0: the only time files are adopted as they are."""
+    return get(conn, "store.legacy_adoption") == "pending"
+SECRET = frozenset({"device.identity"})  # never in diagnostics or any output
 
 
 def _check(name: str) -> str:
@@ -58,6 +66,6 @@ def delete(conn, name: str) -> None:
 
 
 def all_values(conn) -> dict[str, str]:
-    """Every trusted value, by name (for diagnostics: none of them is personal data)."""
+    """Every trusted value that may be shown, by name (for diagnostics: no personal data, no secret)."""
     rows = conn.execute("SELECT key, value FROM settings WHERE key LIKE ?", (PREFIX + "%",)).fetchall()
-    return {k[len(PREFIX):]: v for k, v in rows}
+    return {k[len(PREFIX):]: v for k, v in rows if k[len(PREFIX):] not in SECRET}

@@ -4,13 +4,20 @@
 their own records. ``supervisor`` users may do all of that, plus review, user
 management, device registration and export. A user's password lives only in
 their key slot; the ``users`` table holds the role and whether the user is
-disabled.
+disabled, each row signed by the approval key (``approval.sign_role``).
+
+A supervisor is a user whose key slot holds the approval key: adding one, or
+resetting one's password, grants it to the new slot. Disabling a user removes
+their key slot (the row and their records stay); enabling them again is a
+password reset by a supervisor, which gives them a new slot. After staff leave,
+``fieldapp rekey`` rotates the database key itself (``rekey``).
 """
 
 from __future__ import annotations
 
 
 from fieldapp.base.config import NAME_RE
+from fieldapp.store import approval
 from fieldapp.store.audit import now_iso
 from fieldapp.base.errors import FieldappError
 from fieldapp.store.database import ROLES, Session
@@ -50,35 +57,57 @@ def add_user(session: Session, name: str, password: str, role: str, full_name: s
             (name, full_name, role, now_iso(), session.name),
         )
         session.audit.append(session.name, "user.added", reason=f"{name}:{role}")
-        slots.set_password(name, password, session.key)
+        approval.sign_role(session, tx, name)
+        slots.set_password(name, password, session.key,
+                           approval_key=session.approval_key if role == "supervisor" else None)
         # The slot file is replaced atomically inside the transaction: if that fails, the user row rolls back.
         slots.save(session.key)
 
 
 def change_password(session: Session, new_password: str, user: str | None = None) -> None:
-    """Rewrite one key slot. Another user's password is a supervisor's reset."""
+    """Rewrite one key slot. Another user's password is a supervisor's reset, which also enables a disabled user
+    (they get a new key slot: disabling removed theirs)."""
     target = user or session.name
     if target != session.name:
         session.require_supervisor()
     check_password(new_password)
     slots = session.store.slots()
-    # A user of the store may have no slot (key slots rebuilt by recovery): a reset gives them one.
-    if session.conn.execute("SELECT 1 FROM users WHERE name = ?", (target,)).fetchone() is None:
+    # A user of the store may have no slot (disabled, or key slots rebuilt by recovery): a reset gives them one.
+    row = session.conn.execute("SELECT role, disabled FROM users WHERE name = ?", (target,)).fetchone()
+    if row is None:
         raise FieldappError("core.auth.unknown_user")
-    with session.write():
+    supervisor = target in approval.signed_supervisors(session.conn) or (target == session.name and session.is_supervisor)
+    if row[0] == "supervisor" and row[1] and target != session.name:
+        supervisor = True  # a disabled supervisor enabled again: the row is re-signed below
+    with session.write() as tx:
         event = "user.password_changed" if target == session.name else "user.password_reset"
         session.audit.append(session.name, event, reason=target)
-        slots.set_password(target, new_password, session.key)
+        if row[1] and target != session.name:
+            tx.execute("UPDATE users SET disabled = 0 WHERE name = ?", (target,))
+            session.audit.append(session.name, "user.enabled", reason=target)
+            approval.sign_role(session, tx, target)
+        grant = session.approval_key if supervisor and row[0] == "supervisor" else None
+        slots.set_password(target, new_password, session.key, approval_key=grant)
         slots.save(session.key)
 
 
-def set_disabled(session: Session, name: str, disabled: bool = True) -> None:
-    """Supervisor only. A disabled user keeps their records but cannot log in."""
+def set_disabled(session: Session, name: str, disabled: bool = True, new_password: str | None = None) -> None:
+    """Supervisor only. A disabled user keeps their records but loses their key slot: they cannot log in, and their
+    old password no longer opens anything in this file. Enabling again needs ``new_password`` (a password reset)."""
     session.require_supervisor()
     if name == session.name and disabled:
         raise FieldappError("core.user.cannot_disable_self")
+    if not disabled:
+        if new_password is None:
+            raise FieldappError("core.user.enable_needs_password")
+        change_password(session, new_password, name)
+        return
+    slots = session.store.slots()
     with session.write() as tx:
-        cur = tx.execute("UPDATE users SET disabled = ? WHERE name = ?", (1 if disabled else 0, name))
+        cur = tx.execute("UPDATE users SET disabled = 1 WHERE name = ?", (name,))
         if cur.rowcount == 0:
             raise FieldappError("core.auth.unknown_user")
-        session.audit.append(session.name, "user.disabled" if disabled else "user.enabled", reason=name)
+        session.audit.append(session.name, "user.disabled", reason=name)
+        approval.sign_role(session, tx, name)
+        slots.remove_user(name)
+        slots.save(session.key)

@@ -6,6 +6,7 @@ Creates tests/samples/schema-vVERSION/ holding a store made by the migrations up
 to VERSION, with supervisor ``sup`` and outreach worker ``ow`` (passwords in
 SAMPLE_PASSWORDS below) and 40 records in every state that version knows.
 Never regenerate an existing version's sample: it stands for stores in the field.
+tests/samples/README.md lists every sample (also release-0.1.0, made by make_release_sample.py).
 """
 
 import json
@@ -47,7 +48,7 @@ def main(version: int) -> None:
         services.review(sup, ids[24:26], "reject", "sample reject reason")
         assert sup.conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == version
         sup.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    for extra in ("lockout.json", "logs"):
+    for extra in ("lockout.json", "lockout.lock", "logs"):
         path = target / extra
         if path.is_dir():
             shutil.rmtree(path)
