@@ -1,7 +1,7 @@
 """The use cases that cross the packages, one function each, shared by the command line and the desktop client.
 
-- :func:`open_session`: unlock the store, then what every unlock does (publish what a crash left unpublished,
-  pull sync states back, write IT's provisioned recovery key);
+- :func:`open_session`: unlock the store, then what every unlock does (check the provisioning file and device.json
+  against the store, publish what a crash left unpublished, pull proven sync states back);
 - :func:`create_store`: a new store with its first supervisor (and IT's provisioned recovery key);
 - :func:`review`: approve, return or reject, sealing approved records into the outbox in the same transaction,
   then handing them to the spool;
@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 
 from fieldapp.base.errors import PermissionDenied
-from fieldapp.deploy import provisioning
+from fieldapp.deploy import provisioned
 from fieldapp.outbound import outbox
 from fieldapp.store import records
 from fieldapp.store.database import Session, Store
@@ -29,13 +29,18 @@ def after_unlock(session: Session) -> None:
     """Housekeeping after every unlock. A damaged spool or provisioning file must not lock anyone out of the store
     (``fieldapp sync`` and ``fieldapp verify`` report those files on their own): each step's failure is logged by
     its type only, never with data. A permission error is not housekeeping: it is raised."""
-    for step in (outbox.refresh, provisioning.on_unlock):
+    for step in (provisioned.on_unlock, outbox.refresh):
         try:
             step(session)
         except PermissionDenied:
             raise
         except Exception as exc:  # noqa: BLE001 - logged by type only, never with data
             log.warning("after-unlock step %s failed: %s", step.__name__, type(exc).__name__)
+    from fieldapp.store import trusted
+
+    if trusted.legacy_adoption(session.conn):  # the upgrade's one adoption of files is done
+        with session.write():
+            trusted.delete(session.conn, "store.legacy_adoption")
 
 
 def open_session(data_dir: str | Path, user: str, password: str, *, role: str | None = None) -> Session:
@@ -53,12 +58,26 @@ def open_session(data_dir: str | Path, user: str, password: str, *, role: str | 
     return session
 
 
-def create_store(data_dir: str | Path, user: str, password: str, full_name: str | None = None) -> Session:
-    """A new store with ``user`` as its first supervisor, and IT's recovery key when a provisioning file was applied."""
+def create_store(data_dir: str | Path, user: str, password: str, full_name: str | None = None,
+                 recovery_public: bytes | None = None) -> Session:
+    """A new store with ``user`` as its first supervisor, and IT's recovery key (given, or from the provisioning file
+    staged here: the creating supervisor confirms it, and the store pins that file's signer)."""
     check_name(user)
     check_password(password)
-    recovery = provisioning.recovery_public_key(data_dir)
-    return Store(data_dir).create(user, password, full_name or None, recovery_public=recovery)
+    recovery = recovery_public or provisioned.recovery_public_key(data_dir)
+    session = Store(data_dir).create(user, password, full_name or None, recovery_public=recovery)
+    try:
+        if recovery is not None:
+            from fieldapp.store import trusted
+            from fieldapp.base.encoding import b64encode
+
+            with session.write():
+                trusted.put(session.conn, "recovery.public_key", b64encode(recovery))
+        provisioned.on_unlock(session)
+    except BaseException:
+        session.close()
+        raise
+    return session
 
 
 def review(session: Session, record_ids: list[str], action: str, reason: str | None = None) -> list[str]:
@@ -80,3 +99,28 @@ def review(session: Session, record_ids: list[str], action: str, reason: str | N
 def apply_sync_results(session: Session) -> None:
     """Pull the states the sync engine reached back into the records (also done at every unlock)."""
     outbox.refresh(session)
+
+
+def verify(session: Session) -> list[tuple[str, dict]]:
+    """Every problem ``fieldapp verify`` reports: the store's own checks, then what crossed to the registry (approval
+    signatures in the outbox, the audit head the registry acknowledged)."""
+    from fieldapp.outbound import checks
+    from fieldapp.store.verify import verify as store_verify
+
+    found = store_verify(session)
+    try:
+        found += checks.problems(session)
+    except Exception as exc:  # noqa: BLE001 - a damaged spool is reported by sync; verify reports the store
+        log.warning("outbound checks failed: %s", type(exc).__name__)
+    return found
+
+
+def rekey(session: Session) -> dict:
+    """Supervisor only: rotate the database key (``fieldapp.store.rekey``), then write device.json's MAC again under
+    the new key."""
+    from fieldapp.outbound import identity
+    from fieldapp.store import rekey as store_rekey
+
+    result = store_rekey.rekey(session)
+    identity.rewrite_after_rekey(session)
+    return result

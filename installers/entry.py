@@ -87,7 +87,7 @@ def _only_common_options(argv: list[str]) -> bool:
 
 def run_gui(argv: list[str]) -> int:
     from fieldapp.base import i18n
-    from fieldapp.deploy import provisioning
+    from fieldapp.deploy import provisioned
     from fieldapp.base.logs import setup
     from fieldapp.base.paths import resolve_data_dir
     from fieldapp.store.database import umask_private
@@ -98,7 +98,7 @@ def run_gui(argv: list[str]) -> int:
     if lang in i18n.LANGUAGES:
         i18n.set_language(lang)
     data_dir = resolve_data_dir(_option(argv, "--data-dir"))
-    message = provisioning.apply_machine_file(data_dir)
+    message = provisioned.apply_machine_file(data_dir)
     if message:
         print(message, file=sys.stderr)
     import ui.app

@@ -73,19 +73,22 @@ class BatchSizer:
         spool.set_meta(_META, self._target)
 
 
-def build_frozen(spool: Spool, device_id: str, n_items: int, max_bytes: int) -> Batch | None:
-    """Build the next batch from unbatched queued items and freeze it; None if nothing is left."""
+def build_frozen(spool: Spool, device_id: str, n_items: int, max_bytes: int, audit_head: dict | None = None) -> Batch | None:
+    """Build the next batch from unbatched queued items and freeze it; None if nothing is left. ``audit_head``: the
+    store's newest signed audit head (spool meta), carried by the batch for the registry to keep."""
     for _attempt in range(5):
         items = spool.unbatched(max(1, n_items))
         if not items:
             return None
         # estimate compressed size from the stored JSON size, then check the real body
         batch_id = str(uuid.uuid4())
-        body = wire.build_batch([i["sealed"] for i in items], device_id=device_id, batch_id=batch_id)
+        body = wire.build_batch([i["sealed"] for i in items], device_id=device_id, batch_id=batch_id,
+                                audit_head=audit_head)
         while len(body) > max_bytes and len(items) > 1:
             keep = max(1, int(len(items) * max_bytes / len(body) * 0.95))
             items = items[:min(keep, len(items) - 1)]
-            body = wire.build_batch([i["sealed"] for i in items], device_id=device_id, batch_id=batch_id)
+            body = wire.build_batch([i["sealed"] for i in items], device_id=device_id, batch_id=batch_id,
+                                    audit_head=audit_head)
         ids = [i["record_id"] for i in items]
         batch = Batch(batch_id=batch_id, idempotency_key=f"fa-{uuid.uuid4()}", body=body,
                       sha256=hashlib.sha256(body).hexdigest(), record_ids=ids)

@@ -41,6 +41,8 @@ def add_commands(subparsers, common: argparse.ArgumentParser) -> None:
                                           "3 registry unreachable, 4 records quarantined, 5 device refused")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--timeout", type=float, default=None, metavar="S", help="give up after S seconds (exit 3)")
+    p.add_argument("--user", help="also unlock (password from FIELDAPP_PASSWORD, else a prompt): send to the registry "
+                                  "the store holds, and check its answers into the records at once")
     p.set_defaults(func=cmd_sync)
 
     p = subparsers.add_parser("export-bundle", parents=[common],
@@ -65,7 +67,7 @@ def _load_device(data_dir):
 def cmd_register(args) -> int:
     from fieldapp.outbound import outbox
     from fieldapp.cli.common import unlock
-    from sync.registration import register
+    from sync.registration import register_store
     from sync.transport import check_pins, check_url
 
     data_dir = _data_dir(args)
@@ -80,7 +82,7 @@ def cmd_register(args) -> int:
         raise SyncError("already_registered")
     session = unlock(args, role="supervisor")
     try:
-        dev = register(data_dir, args.server, args.code, ca_file=args.ca_file, pins=args.pin)
+        dev = register_store(session, args.server, args.code, ca_file=args.ca_file, pins=args.pin)
         queued = outbox.enqueue_approved(session) or 0
     finally:
         session.close()
@@ -94,9 +96,23 @@ def cmd_sync(args) -> int:
     from sync.engine import Engine
 
     data_dir = _data_dir(args)
-    _load_device(data_dir)
+    session = None
+    if getattr(args, "user", None):
+        from fieldapp import services
+        from fieldapp.cli.common import unlock
+        from fieldapp.outbound import identity
+
+        session = unlock(args)  # the unlock also checks device.json against the store and repairs it
+        device = identity.trusted_device(session)
+        if device is None:
+            session.close()
+            raise SyncError("not_registered")
+    else:
+        device = _load_device(data_dir)
     try:
-        result = Engine(data_dir).run(timeout=args.timeout)
+        result = Engine(data_dir, device=device).run(timeout=args.timeout)
+        if session is not None:
+            services.apply_sync_results(session)  # the registry's signed answers, checked into the records now
     except (SpoolError, OSError, sqlite3.Error) as exc:
         from fieldapp.base.fsutil import is_disk_full
 
@@ -105,6 +121,9 @@ def cmd_sync(args) -> int:
         if isinstance(exc, OSError):
             raise
         raise SyncError("spool") from None
+    finally:
+        if session is not None:
+            session.close()
     code = result.exit_code
     counts = result.counts
     if getattr(args, "json", False):
@@ -114,7 +133,7 @@ def cmd_sync(args) -> int:
                  quarantined=counts.get("quarantined", 0), registered=counts.get("registered", 0)))
     if code == EXIT_OK:
         if not getattr(args, "json", False):
-            print(tr("sync.cli.all_synced"))
+            print(tr("sync.cli.all_synced" if session is not None else "sync.cli.all_sent_unchecked"))
     elif code == EXIT_QUARANTINED:
         print(tr("sync.cli.quarantined", count=counts.get("quarantined", 0)), file=sys.stderr)
     else:

@@ -11,8 +11,7 @@ import logging
 from fieldapp.base.errors import FieldappError
 from fieldapp.base.exitcodes import Exit
 from fieldapp.cli.common import say, store_of, subcommand, unlock
-from fieldapp.deploy import provisioning
-from fieldapp.outbound import device as device_file
+from fieldapp.deploy import provisioned
 from fieldapp.outbound import outbox
 
 log = logging.getLogger("fieldapp.deploy")
@@ -27,19 +26,23 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
 
 def cmd_provision_register(args) -> int:
     data_dir = store_of(args).data_dir
-    settings = provisioning.registry_settings(data_dir)
-    if settings is None:
+    if provisioned.applied(data_dir) is None:
         raise FieldappError("deploy.provision.none")
-    from sync.registration import register  # HTTP client libraries: loaded only for this command
+    from sync.registration import register_store  # HTTP client libraries: loaded only for this command
 
     session = unlock(args, role="supervisor")
     try:
-        dev = register(data_dir, settings["server_url"], args.code, ca_file=settings["ca_file"], pins=settings["pins"])
-        if (dev.registry_seal_public_key, dev.registry_sign_public_key) != (settings["seal_public_key"],
-                                                                            settings["sign_public_key"]):
-            device_file.path_of(data_dir).unlink()
-            log.warning("registration undone: registry keys differ from the provisioned ones")
-            raise FieldappError("deploy.register.keys_differ", server=settings["server_url"])
+        settings = provisioned.registry_settings(data_dir, session)  # only a document the store trusts
+        if settings is None:
+            raise FieldappError("deploy.provision.untrusted_applied")
+        try:
+            dev = register_store(session, settings["server_url"], args.code, ca_file=settings["ca_file"],
+                                 pins=settings["pins"], expect_keys=(settings["seal_public_key"],
+                                                                     settings["sign_public_key"]))
+        except FieldappError as exc:
+            if exc.msg_id == "deploy.register.keys_differ":
+                log.warning("registration undone: registry keys differ from the provisioned ones")
+            raise
         queued = outbox.enqueue_approved(session) or 0
     finally:
         session.close()

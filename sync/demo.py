@@ -73,16 +73,16 @@ def _start_registry(reg_dir: Path, port: int) -> subprocess.Popen:
     raise FieldappError("core.demo.registry_failed", port=port)
 
 
-def _register(data_dir: Path, reg_dir: Path, port: int) -> None:
-    from fieldapp.outbound import device
-    from sync import register
+def _register(session, reg_dir: Path, port: int) -> None:
+    from fieldapp.outbound import identity
+    from sync.registration import register_store
 
-    if device.load(data_dir) is not None:
+    if identity.trusted_device(session) is not None:
         return
     out = subprocess.run([sys.executable, "-m", "registry", "enrollment-code", "--data-dir", str(reg_dir)],
                          capture_output=True, text=True, check=True).stdout
     code = json.loads(out)["code"]
-    register(data_dir, f"http://127.0.0.1:{port}", code, name="demo-laptop")
+    register_store(session, f"http://127.0.0.1:{port}", code, name="demo-laptop")
 
 
 def _has_display() -> bool:
@@ -104,8 +104,9 @@ def run_demo(args) -> int:
     reg_dir.mkdir(mode=0o700, exist_ok=True)
     registry = _start_registry(reg_dir, port)
     try:
-        _register(data_dir, reg_dir, port)
         with store.unlock("supervisor", DEMO_ACCOUNTS["supervisor"]) as sup:
+            outbox.refresh(sup)
+            _register(sup, reg_dir, port)
             outbox.enqueue_approved(sup)
         print(tr("core.demo.accounts", supervisor=DEMO_ACCOUNTS["supervisor"], outreach=DEMO_ACCOUNTS["outreach"]),
               file=sys.stderr)

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fieldapp.outbound import device as device_file
-from fieldapp.outbound import wire
+from fieldapp.outbound import proofs, wire
 from fieldapp.outbound.spool import Spool
 from sync import batching
 from sync.auth import TokenAuth
 from sync.connectivity import Backoff, sleep, wait_online
 from sync.errors import EXIT_OK, EXIT_QUARANTINED, EXIT_REFUSED, EXIT_UNREACHABLE, Refused, SyncError, Unreachable
+from sync.calls import RegistryCalls
 from sync.lock import ProcessLock
 from sync.progress import ProgressTracker
 from sync.transport import Client, Reply, TransportError, raise_for_transient
@@ -102,10 +103,13 @@ def load_device(data_dir):
         raise SyncError("not_registered")
     return dev
 
-class Engine:
+class Engine(RegistryCalls):
     def __init__(self, data_dir, *, config: SyncConfig | None = None, progress: ProgressTracker | None = None,
-                 abort: threading.Event | None = None):
+                 abort: threading.Event | None = None, device=None):
+        """``device``: the registration as an unlocked store holds it (``identity.trusted_device``); without it the
+        engine reads device.json, and the store checks every outcome at the next unlock."""
         self.data_dir = data_dir
+        self.device = device
         self.config = config or SyncConfig()
         self.progress = progress or ProgressTracker()
         self.abort_event = abort or threading.Event()
@@ -118,7 +122,7 @@ class Engine:
 
     # ------------------------------------------------------------------ run
     def run(self, timeout: float | None = None) -> SyncResult:
-        dev = load_device(self.data_dir)
+        dev = self.device or load_device(self.data_dir)
         self._deadline = time.monotonic() + timeout if timeout else None
         lock = ProcessLock(self.data_dir)
         if not lock.acquire(deadline=self._deadline, stop=self.abort_event):
@@ -154,6 +158,13 @@ class Engine:
                 return self._finish(spool, outcome, "unreachable")
             self.auth = TokenAuth(self.client, dev)
             self.progress.update(phase="authenticating")
+            try:
+                if not self._register_approval_key():
+                    return self._finish(spool, "unreachable", "unexpected_answer")
+            except SyncError as exc:
+                return self._finish(spool, "refused" if isinstance(exc, Refused) else "unreachable", exc.code)
+            except TransportError as exc:
+                return self._finish(spool, "unreachable", self._transport_code(exc))
             workers = [threading.Thread(target=self._worker, name=f"sync-worker-{i}", daemon=True)
                        for i in range(max(1, cfg.parallel))]
             for w in workers:
@@ -219,7 +230,7 @@ class Engine:
                     self._inflight.add(bid)
                     return batching.from_spool(row)
             batch = batching.build_frozen(self.spool, self.dev.device_id, self.sizer.target,
-                                          self.sizer.max_bytes)
+                                          self.sizer.max_bytes, audit_head=self.spool.get_meta("audit_head"))
             if batch is not None:
                 self._inflight.add(batch.batch_id)
             return batch
@@ -274,14 +285,14 @@ class Engine:
         """True when the batch is finished with (receipt applied, abandoned or quarantined)."""
         if r.status == 200 and r.is_json:
             try:
-                receipt = wire.verify_receipt(r.data, registry_sign_public=self.dev.sign_public_raw,
+                receipt = proofs.verify_receipt(r.data, registry_sign_public=self.dev.sign_public_raw,
                                               batch_sha256=batch.sha256)
                 if receipt.get("batch_id") != batch.batch_id or \
                         receipt.get("device_id", self.dev.device_id) != self.dev.device_id:
                     raise wire.WireError("bad_receipt_signature", "another batch")
             except wire.WireError:
                 raise TransportError("bad_receipt", status=r.status) from None
-            self._apply(batch, receipt)
+            self._apply(batch, receipt, r.data)
             return True
         raise_for_transient(r)  # 5xx, 429, redirects, non-JSON (captive portals)
         err = r.error or f"http_{r.status}"
@@ -314,12 +325,14 @@ class Engine:
         self.spool.abandon_batch(batch.batch_id, reason)
         self._count(0, batch.n_items)
 
-    def _apply(self, batch: batching.Batch, receipt: dict) -> None:
+    def _apply(self, batch: batching.Batch, receipt: dict, envelope: dict) -> None:
+        """Apply a verified receipt; the signed envelope is kept as the records' proof (``outbox.pull_states``)."""
         results = receipt["results"]
         if len(results) == batch.n_items:  # results come in item order: name unnamed (malformed) items
             results = [r if r.get("record_id") else dict(r, record_id=rid)
                        for r, rid in zip(results, batch.record_ids)]
-        tally = self.spool.apply_receipt(batch.batch_id, results, json.dumps(receipt, separators=(",", ":")))
+        tally = self.spool.apply_receipt(batch.batch_id, results,
+                                         json.dumps(envelope, separators=(",", ":"), ensure_ascii=False))
         ok = tally.get("accepted", 0) + tally.get("duplicate", 0)
         bad = tally.get("rejected", 0) + tally.get("conflict", 0) + tally.get("not_in_receipt", 0)
         self.sizer.on_success(batch.n_items)
@@ -340,48 +353,3 @@ class Engine:
         return {"tls": "tls_failed", "pin": "pin_mismatch", "busy": "registry_busy",
                 "timeout": "timeout", "bad_receipt": "bad_receipt",
                 "unexpected": "unexpected_answer"}.get(exc.kind, "unreachable")
-
-    # ------------------------------------------------------------------ status
-    def _authed(self, method: str, path: str, **kw) -> Reply:
-        hdr = self.auth.header()
-        r = self.client.request(method, path, headers=hdr, **kw)
-        if r.status == 401:
-            self.auth.invalidate(hdr)
-            r = self.client.request(method, path, headers=self.auth.header(), **kw)
-        return r
-
-    def _poll_status(self) -> None:
-        """Move synced records on: ``GET /v1/status?since=CURSOR`` (cheap on the uplink, and
-        nearly free when nothing changed); ``POST /v1/status`` by IDs if the feed is missing."""
-        self.progress.update(phase="polling")
-        cursor = str(self.spool.get_meta("status_cursor", "0"))
-        try:
-            for _page in range(10000):
-                if self.abort_event.is_set():
-                    return
-                r = self._authed("GET", f"/v1/status?since={cursor}")
-                if r.status in (404, 405):
-                    return self._poll_status_ids()
-                if r.status != 200 or not isinstance(r.data, dict) or not isinstance(r.data.get("records"), list):
-                    return
-                self.spool.apply_status([x for x in r.data["records"] if isinstance(x, dict)])
-                new = str(r.data.get("cursor") or cursor)
-                if new.isdigit() and new != cursor:
-                    cursor = new
-                    self.spool.set_meta("status_cursor", cursor)
-                if not r.data.get("more") or not r.data["records"]:
-                    return
-        except (TransportError, SyncError) as exc:  # status is best effort; the next run asks again
-            log.info("status poll stopped: %s", getattr(exc, "code", None) or getattr(exc, "kind", "?"))
-
-    def _poll_status_ids(self) -> None:
-        after = ""
-        while not self.abort_event.is_set():
-            ids = self.spool.synced_ids(1000, after)
-            if not ids:
-                return
-            after = ids[-1]
-            r = self._authed("POST", "/v1/status", json_body={"record_ids": ids})
-            if r.status != 200 or not isinstance(r.data, dict) or not isinstance(r.data.get("records"), list):
-                return
-            self.spool.apply_status([x for x in r.data["records"] if isinstance(x, dict)])

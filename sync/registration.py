@@ -8,7 +8,7 @@ from fieldapp.outbound import device as device_file
 from fieldapp.base import fsutil
 from fieldapp.base.encoding import now_iso_seconds
 from fieldapp.base.paths import REGISTRY_CA_FILE as CA_COPY, DataDir
-from fieldapp.outbound import wire
+from fieldapp.outbound import proofs, wire
 from sync.errors import SyncError, Unreachable
 from sync.transport import Client, TransportError, check_pins, check_url
 
@@ -45,11 +45,14 @@ def _transport_failure(exc: TransportError) -> SyncError:
 
 
 def register(data_dir, server_url: str, code: str, ca_file=None, pins=None, name: str | None = None,
-             *, connect_timeout: float = 15.0, read_timeout: float = 60.0) -> device_file.Device:
+             *, connect_timeout: float = 15.0, read_timeout: float = 60.0,
+             approval_key: bytes | None = None) -> device_file.Device:
     """Enroll a new Ed25519 device key with the one-time ``code``; save and return device.json.
 
-    Refuses if this data folder is already registered (queued items are sealed and
-    signed for that identity). Raises ``SyncError`` subclasses with codes only.
+    With ``approval_key`` (the store's supervisor approval key) the enrollment also registers its public half, with
+    a proof of possession bound to the new device key. Refuses if this data folder is already registered (queued
+    items are sealed and signed for that identity). Raises ``SyncError`` subclasses with codes only. A store's
+    supervisor registers with ``register_store``, which also makes the store hold the registration.
     """
     data_dir = Path(data_dir)
     if device_file.load(data_dir) is not None:
@@ -67,6 +70,8 @@ def register(data_dir, server_url: str, code: str, ca_file=None, pins=None, name
                     read_timeout=read_timeout)
     try:
         body = {"code": code, "public_key": wire.b64e(public)}
+        if approval_key is not None:
+            body.update(proofs.approval_key_proof(wire.b64e(public), approval_key))
         if name:  # never the host name by default: it is often a person's name
             body["name"] = name[:64]
         r = client.request("POST", "/v1/devices/enroll", json_body=body)
@@ -103,3 +108,29 @@ def register(data_dir, server_url: str, code: str, ca_file=None, pins=None, name
     device_file.save(data_dir, dev)
     return dev
 
+
+
+def register_store(session, server_url: str, code: str, ca_file=None, pins=None, name: str | None = None,
+                   expect_keys: tuple[str, str] | None = None, **kw) -> device_file.Device:
+    """A supervisor registers this laptop: enroll (with the store's approval key), then make the encrypted store
+    hold the registration (``identity.adopt``), so device.json is only ever a checked copy. ``expect_keys``
+    (sealing, signing; from IT's provisioning) undoes the registration when the registry's keys differ."""
+    from fieldapp.base.errors import FieldappError
+    from fieldapp.outbound import identity
+
+    session.require_supervisor()
+    if identity.trusted_device(session) is not None:
+        raise SyncError("already_registered")
+    data_dir = session.store.data_dir
+    dev = register(data_dir, server_url, code, ca_file, pins, name, approval_key=session.approval_key, **kw)
+    if expect_keys is not None and (dev.registry_seal_public_key, dev.registry_sign_public_key) != tuple(expect_keys):
+        device_file.path_of(data_dir).unlink()
+        raise FieldappError("deploy.register.keys_differ", server=server_url)
+    ca_pem = None
+    if dev.ca_file:
+        try:
+            ca_pem = DataDir(data_dir).registry_ca.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise SyncError("ca_file_unreadable") from None
+    identity.adopt(session, dev, ca_pem)
+    return dev

@@ -42,6 +42,15 @@ class SyncService:
         self._run_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._last_status_poll = 0.0
+        self._device = None
+
+    def set_device(self, device) -> None:
+        """Use the registration an unlocked store holds (``fieldapp.outbound.identity.trusted_device``) instead of
+        reading device.json: while someone is logged in, a rewritten device.json redirects nothing."""
+        self._device = device
+
+    def _dev(self):
+        return self._device or device_file.load(self.data_dir)
 
     # ------------------------------------------------------------------ API
     def start(self) -> None:
@@ -74,7 +83,8 @@ class SyncService:
             self._abort.clear()
             if self._stop.is_set() and self._thread is not None:  # stop() raced with the loop: stay stopped
                 self._abort.set()
-            engine = Engine(self.data_dir, config=self.config, progress=self._progress, abort=self._abort)
+            engine = Engine(self.data_dir, config=self.config, progress=self._progress, abort=self._abort,
+                            device=self._device)
             try:
                 result = engine.run(timeout=timeout)
             except SyncError as exc:
@@ -86,7 +96,7 @@ class SyncService:
 
     # ------------------------------------------------------------------ loop
     def _due(self) -> bool:
-        if device_file.load(self.data_dir) is None:
+        if self._dev() is None:
             return False
         with Spool(self.data_dir) as spool:
             counts = spool.counts()
@@ -95,7 +105,7 @@ class SyncService:
         return counts["synced"] > 0 and time.monotonic() - self._last_status_poll > self.status_interval
 
     def _probe(self) -> bool:
-        dev = device_file.load(self.data_dir)
+        dev = self._dev()
         client = make_client(self.data_dir, dev, self.config)
         try:
             ok = client.health()

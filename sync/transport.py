@@ -2,7 +2,7 @@
 
 Trust: HTTPS is verified against the CA bundle saved at registration (``ca_file``)
 or, without one, the system's/certifi's store. Plain ``http://`` is refused unless
-the host is loopback (127.0.0.0/8, ::1, ``localhost``).
+the host is literally loopback (127.0.0.0/8, ::1, ``localhost``; not ``*.localhost``).
 
 Pins: with ``pins`` (base64 SHA-256 of a certificate's SubjectPublicKeyInfo; list a
 backup pin too) the session mounts :class:`PinnedAdapter`. Its connection class
@@ -44,8 +44,10 @@ USER_AGENT = f"fieldapp-sync/{__version__}"
 
 # ------------------------------------------------------------------ URLs
 def is_loopback_host(host: str) -> bool:
+    """Literal loopback only: ``localhost``, 127.0.0.0/8 or ``::1``. Not ``*.localhost``: a name the resolver may
+    send anywhere must never carry plain HTTP."""
     host = (host or "").strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback

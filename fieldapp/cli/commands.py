@@ -27,15 +27,19 @@ def cmd_init(args):
     if args.recovery_public_key:
         recovery = load_recovery_key(Path(args.recovery_public_key), "public")
     else:  # the recovery key from IT's provisioning file, if one was applied
-        from fieldapp.deploy import provisioning
+        from fieldapp.deploy import provisioned
 
-        recovery = provisioning.recovery_public_key(store.data_dir)
+        recovery = provisioned.recovery_public_key(store.data_dir)
     password = read_password(prompt_id="core.cli.new_password_prompt", confirm=True, user=args.user)
     users.check_password(password)
-    store.create(args.user, password, args.full_name, recovery_public=recovery).close()
+    services.create_store(store.data_dir, args.user, password, args.full_name, recovery_public=recovery).close()
     say("core.cli.init_done", path=str(store.data_dir), user=args.user)
     if recovery is None:
         print(tr("core.cli.no_recovery_warning"), file=sys.stderr)
+    else:
+        from fieldapp.store.keyslots import fingerprint
+
+        say("core.cli.recovery_fingerprint", fingerprint=fingerprint(recovery))
 
 
 def cmd_user_add(args):
@@ -59,7 +63,7 @@ def cmd_user_disable(args):
 
 def cmd_user_enable(args):
     with unlock(args, role="supervisor") as session:
-        users.set_disabled(session, args.target_user, False)
+        users.set_disabled(session, args.target_user, False, new_password(args.target_user))
     say("core.cli.user_enabled", user=args.target_user)
 
 
@@ -187,15 +191,31 @@ def _spool_counts(data_dir):
 
 
 def cmd_verify(args):
-    from fieldapp.store.verify import verify
-
     with unlock(args) as session:
-        problems = verify(session)
+        problems = services.verify(session)
     for msg_id, params in problems:
         print(tr(msg_id, **params), file=sys.stderr)
     if problems:
         return EXIT_FAIL
     say("core.cli.verify_ok")
+
+
+def cmd_rekey(args):
+    with unlock(args, role="supervisor") as session:
+        result = services.rekey(session)
+    say("core.cli.rekeyed", users=result["users"])
+    for name in result["dropped"]:
+        print(tr("core.cli.rekey_reset_needed", user=name), file=sys.stderr)
+
+
+def cmd_rotate_approval_key(args):
+    from fieldapp.outbound import outbox
+    from fieldapp.store import approval
+
+    with unlock(args, role="supervisor") as session:
+        approval.rotate(session)
+        outbox.register_rotated_key(session, args.code)
+    say("core.cli.approval_key_rotated")
 
 
 def cmd_recovery_keygen(args):
@@ -209,13 +229,11 @@ def cmd_recovery_keygen(args):
 
 
 def cmd_recovery_set(args):
+    from fieldapp.store.recovery import set_recovery
+
     key = load_recovery_key(Path(args.public_key), "public")
     with unlock(args, role="supervisor") as session:
-        slots = session.store.slots()
-        with session.write():
-            session.audit.append(session.name, "store.recovery_set")
-            slots.set_recovery(key, session.key)
-            slots.save(session.key)
+        set_recovery(session, key)
     say("core.cli.recovery_set")
 
 

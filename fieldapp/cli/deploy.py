@@ -31,9 +31,15 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", nargs="?", metavar="FILE", help="the signed file (default: the machine-wide one)")
     p.add_argument("--trusted-key", action="append", default=[], metavar="FILE",
                    help="an IT provisioning public key to trust (besides the one in this build)")
-    p.add_argument("--user", help="a supervisor: also write the recovery key into the store now")
+    p.add_argument("--user", help="a supervisor: pin the signer in the store and write the recovery key if it has none")
+    p.add_argument("--confirm-recovery", action="store_true",
+                   help="with --user: also replace an existing recovery key with the file's (audited)")
     p.add_argument("--check", action="store_true", help="only verify the file; change nothing")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p = cmd("recovery-confirm", cmd_recovery_confirm,
+            "show the recovery key a provisioning file asks for; --yes writes it into the recovery slot (supervisors)")
+    p.add_argument("--user", required=True, help="supervisor user name; password from FIELDAPP_PASSWORD, else a prompt")
+    p.add_argument("--yes", action="store_true", help="write it (after checking the fingerprint with IT)")
     p = cmd("provision-keygen", cmd_provision_keygen, "make the IT provisioning key pair (on an IT machine)")
     p.add_argument("--private-out", required=True, metavar="FILE", help="where to write the private key")
     p.add_argument("--public-out", required=True, metavar="FILE", help="where to write the public key")
@@ -62,14 +68,14 @@ def self_test() -> int:
 
 # -- provisioning -------------------------------------------------------------------------------------------------------
 def cmd_provision(args) -> int:
-    from fieldapp.deploy import provisioning
     from fieldapp.base.paths import machine_provisioning_file
+    from fieldapp.deploy import provisioned, provisioning
 
     store = store_of(args)
     path = Path(args.file) if args.file else machine_provisioning_file()
-    keys = provisioning.default_trusted_keys(store.data_dir, args.trusted_key)
+    explicit = [provisioning.load_key(p, "public") for p in args.trusted_key]
     if args.check:
-        payload = provisioning.load_verified(path, keys)
+        payload = provisioning.load_verified(path, explicit + provisioned.file_keys(store.data_dir))
         summary = {"server": payload["registry"]["url"], "label": payload.get("label"), "check": "ok"}
         if args.json:
             emit_json(summary)
@@ -78,7 +84,8 @@ def cmd_provision(args) -> int:
         return Exit.OK
     session = unlock(args, role="supervisor") if args.user else None
     try:
-        summary = provisioning.apply(store.data_dir, path, keys, session=session)
+        summary = provisioned.apply(store.data_dir, path, explicit, session=session,
+                                    confirm_recovery=args.confirm_recovery)
     finally:
         if session is not None:
             session.close()
@@ -90,6 +97,23 @@ def cmd_provision(args) -> int:
         say("deploy.provision.recovery_pending")
     if summary["device"] == "differs":
         say("deploy.provision.device_differs")
+    return Exit.OK
+
+
+def cmd_recovery_confirm(args) -> int:
+    """Show the recovery key a provisioning file asks for, and write it into the recovery slot with ``--yes``."""
+    from fieldapp.store import recovery
+
+    with unlock(args, role="supervisor") as session:
+        waiting = recovery.pending(session)
+        if waiting is None:
+            say("deploy.recovery.nothing_pending")
+            return Exit.OK
+        if not args.yes:
+            say("deploy.recovery.pending", new=waiting["fingerprint"], current=waiting["current"] or "-",
+                signer=waiting.get("signer") or "-")
+            return Exit.FAIL
+        say("deploy.recovery.confirmed", fingerprint=recovery.confirm_pending(session))
     return Exit.OK
 
 
@@ -175,7 +199,12 @@ def backups(data_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: (p.name.split(".")[-2], p.stat().st_mtime), reverse=True)
 
 
-def _inspect(path: Path, key: bytes, user: str | None) -> dict:
+# What the first login after an upgrade writes by itself (docs/deploy.md): not work a rollback would lose.
+UPGRADE_EVENTS = ("user.slot_upgraded", "store.approval_key_created", "user.approval_granted", "device.adopted",
+                  "store.provisioning_anchor", "sync.resealed", "device.file_repaired", "device.file_ignored")
+
+
+def _inspect(path: Path, key: bytes, user: str | None, since: int | None = None) -> dict:
     """Schema version and last audit sequence of a database file opened with ``key``; refuses a bad one."""
     from fieldapp.store import migrations
     from fieldapp.store.dbapi import DatabaseError, open_encrypted
@@ -189,6 +218,10 @@ def _inspect(path: Path, key: bytes, user: str | None) -> dict:
             raise StoreError("deploy.rollback.unusable", path=path.name)
         info = {"version": migrations.current_version(conn),
                 "seq": conn.execute("SELECT coalesce(max(seq), 0) FROM audit").fetchone()[0]}
+        if since is not None:  # changes after ``since``, not counting what the upgrade's first login itself wrote
+            marks = ",".join("?" * len(UPGRADE_EVENTS))
+            info["changes"] = conn.execute(f"SELECT count(*) FROM audit WHERE seq > ? AND event NOT IN ({marks})",
+                                           (since, *UPGRADE_EVENTS)).fetchone()[0]
         if user is not None:
             row = conn.execute("SELECT role, disabled FROM users WHERE name = ?", (user,)).fetchone()
             info["supervisor"] = bool(row and row[0] == "supervisor" and not row[1])
@@ -212,7 +245,7 @@ def restore(data_dir: Path, backup: Path, key: bytes, user: str, force: bool = F
     lost = 0
     if db.exists():
         try:
-            lost = max(0, _inspect(db, key, None)["seq"] - old["seq"])
+            lost = _inspect(db, key, None, since=old["seq"])["changes"]
         except StoreError:
             lost = 0  # the current file is damaged: that is what a restore is for
         if lost and not force:
@@ -230,9 +263,27 @@ def restore(data_dir: Path, backup: Path, key: bytes, user: str, force: bool = F
         dst.flush()
         os.fsync(dst.fileno())
     os.replace(tmp, db)
+    _restore_slots(data_dir, backup)
     fsutil.fsync_dir(data_dir)
     log.info("store restored from %s (schema %s, %s changes dropped)", backup.name, old["version"], lost)
     return {"backup": backup.name, "version": old["version"], "lost": lost}
+
+
+def _restore_slots(data_dir: Path, backup: Path) -> None:
+    """The key slots copied with a pre-upgrade backup (``keyslots.json.vN.STAMP.bak``) go back with it: the older
+    release cannot read slots the newer one rewrote. The current file is kept aside."""
+    from fieldapp.base.paths import DB_FILE, SLOTS_FILE, DataDir
+
+    if not backup.name.startswith(DB_FILE + "."):
+        return
+    copy = backup.with_name(SLOTS_FILE + backup.name[len(DB_FILE):])
+    if not copy.exists():
+        return
+    current = DataDir(data_dir).slots
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    if current.exists():
+        shutil.copyfile(current, fsutil.secure_dir(DataDir(data_dir).backups) / f"{SLOTS_FILE}.replaced.{stamp}.bak")
+    fsutil.atomic_write(current, copy.read_bytes())
 
 
 def _key(args) -> tuple[Path, bytes]:
@@ -240,9 +291,11 @@ def _key(args) -> tuple[Path, bytes]:
     from fieldapp.store import lockout
 
     store = store_of(args)
-    key, _slots = store.unlock_key(args.user, lambda: read_password(user=args.user))
+    keys, _slots = store.unlock_key(args.user, lambda: read_password(user=args.user))
     lockout.record_success(store.data_dir, args.user)
-    return store.data_dir, key
+    if keys.approval_key is None and not keys.legacy:  # only a supervisor's slot opens the approval key
+        raise PermissionDenied("core.auth.supervisor_only")
+    return store.data_dir, keys.next_db_key or keys.db_key
 
 
 def cmd_rollback(args) -> int:

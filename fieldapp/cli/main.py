@@ -57,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full-name", help="the new user's full name")
     p = cmd("passwd", c.cmd_user_passwd, "change your password, or (supervisors) reset another user's", users)
     p.add_argument("--target-user", help="whose password to reset (supervisors only)")
-    for name, func, text in (("disable", c.cmd_user_disable, "disable a user (supervisors)"),
-                             ("enable", c.cmd_user_enable, "enable a disabled user (supervisors)")):
+    for name, func, text in (("disable", c.cmd_user_disable, "disable a user and remove their key slot (supervisors)"),
+                             ("enable", c.cmd_user_enable, "enable a disabled user with a new password (supervisors; "
+                                                           "password from FIELDAPP_NEW_PASSWORD, else a prompt)")):
         cmd(name, func, text, users).add_argument("--target-user", required=True, help="the user to change")
     cmd("list", c.cmd_user_list, "list users", users).add_argument("--json", action="store_true", help="print JSON")
 
@@ -79,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("ids", nargs="*", metavar="ID", help="these quarantined records")
     p.add_argument("--all", action="store_true", help="every quarantined record (instead of IDs)")
     cmd("status", c.cmd_status, "counts of records by state").add_argument("--json", action="store_true", help="print JSON")
-    cmd("verify", c.cmd_verify, "check the database, the audit chain and the key slots; exit 0 or 1")
+    cmd("verify", c.cmd_verify, "check the database, the audit chain and its signed head, roles, key slots and the "
+                                "outbox; exit 0 or 1")
+    p = cmd("rotate-approval-key", c.cmd_rotate_approval_key, "make a new supervisor approval key (supervisors; after a "
+            "supervisor leaves); the next sync registers it with IT's code")
+    p.add_argument("--code", required=True, help="one-time enrollment code from the registry administrator")
+    cmd("rekey", c.cmd_rekey, "rotate the database key and give it to every key slot (supervisors; after staff leave)")
 
     p = cmd("recovery-keygen", c.cmd_recovery_keygen, "make an IT recovery key pair (run on an IT machine, not a laptop)", user=False)
     p.add_argument("--private-out", required=True, metavar="FILE", help="where to write the private key")

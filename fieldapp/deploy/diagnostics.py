@@ -123,7 +123,8 @@ def _slots(data_dir: Path) -> dict:
 
 
 def _unlocked(session) -> dict:
-    from fieldapp.store import migrations, records
+    from fieldapp.outbound import checks, keystore
+    from fieldapp.store import migrations, records, trusted
     from fieldapp.store.verify import verify
 
     conn = session.conn
@@ -134,16 +135,18 @@ def _unlocked(session) -> dict:
             "audit_events": conn.execute("SELECT count(*) FROM audit").fetchone()[0],
             "outbox_unpublished": conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0],
             "last_backup_at": conn.execute("SELECT max(ts) FROM audit WHERE event = 'store.backup'").fetchone()[0],
-            "verify_problems": [msg_id for msg_id, _params in verify(session)]}
+            "verify_problems": [msg_id for msg_id, _params in verify(session) + checks.problems(session)],
+            "trusted_facts": sorted(trusted.all_values(conn)),  # which facts the store holds (names only)
+            "keystore": keystore.describe()}
 
 
 def _settings(data_dir: Path, redact: Redactor) -> dict:
     from fieldapp.base import config
-    from fieldapp.deploy import provisioning
+    from fieldapp.deploy import provisioned
 
     conf = asdict(config.load(data_dir))
     conf["last_user"] = bool(conf.get("last_user"))  # a login name: say only whether one is remembered
-    payload = provisioning.applied(data_dir)
+    payload = provisioned.applied(data_dir)
     prov = None
     if payload:
         reg = payload["registry"]
@@ -155,7 +158,7 @@ def _settings(data_dir: Path, redact: Redactor) -> dict:
                      "registry_seal_public_key": reg["seal_public_key"],
                      "registry_sign_public_key": reg["sign_public_key"],
                      "recovery_public_key": bool(payload.get("recovery_public_key")),
-                     "signed_by": (provisioning._applied_doc(data_dir) or {}).get("signed_by")})
+                     "signed_by": (provisioned._applied_doc(data_dir) or {}).get("signed_by")})
     env = {k: (redact.path(v) if k in ("FIELDAPP_DATA_DIR", "FIELDAPP_LOG_DIR", "FIELDAPP_PROVISIONING_FILE")
                else "(set)") for k, v in sorted(os.environ.items()) if k.startswith(("FIELDAPP_", "QT_QPA"))}
     return {"desktop": conf, "provisioning": prov, "environment": env,
@@ -163,10 +166,10 @@ def _settings(data_dir: Path, redact: Redactor) -> dict:
 
 
 def _sync(data_dir: Path) -> dict:
-    from fieldapp.deploy import provisioning
+    from fieldapp.deploy import provisioned
     from fieldapp.outbound.status import delivery_status, error_name
 
-    out: dict = {"provisioned_registry": provisioning.check_device(data_dir)}
+    out: dict = {"provisioned_registry": provisioned.check_device(data_dir)}
     status = delivery_status(data_dir)
     if status.device_error is not None:
         out["device"] = "unreadable"

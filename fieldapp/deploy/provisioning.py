@@ -1,12 +1,10 @@
-"""IT provisioning: one signed JSON file points a laptop at the right registry with the right keys.
+"""IT provisioning, the document: one signed JSON file points a laptop at the right registry with the right keys.
 
 IT signs the document (docs/deploy.md) with the IT provisioning key (Ed25519: ``provision-keygen``,
 ``provision-sign``). The signed file has one exact form (``serialize``): a laptop refuses it if any byte differs
-from that form, if the signature (over everything but its own value) does not verify, if the signer is not trusted
-(the key bundled in the build under ``fieldapp/trust/``, a ``--trusted-key``, or the signer of the file applied
-before), or if it is older than the file applied before. Applying writes the language and idle lock to the desktop
-settings, the signed file to ``provisioning.json`` and the CA to ``provisioned-ca.pem`` (atomically, 0600; nothing
-in them is secret), and the recovery public key into the store's recovery slot when a supervisor unlocks.
+from that form, if the signature (over everything but its own value) does not verify, or if the signer is not one
+of the keys it is checked against. Applying it to a data folder and to the store, and which keys a laptop trusts
+for that, is ``fieldapp.deploy.provisioned``.
 """
 
 from __future__ import annotations
@@ -22,9 +20,9 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from fieldapp.base import encoding, fsutil
+from fieldapp.base import encoding
 from fieldapp.base.errors import FieldappError
-from fieldapp.base.paths import APPLIED_FILE, CA_FILE, DataDir  # noqa: F401 (the names: old importers)
+from fieldapp.base.paths import APPLIED_FILE, CA_FILE  # noqa: F401 (the names: old importers)
 
 log = logging.getLogger(__name__)
 FORMAT, SIGNED_FORMAT, APPLIED_FORMAT, VERSION = ("fieldapp-provisioning", "fieldapp-provisioning-signed",
@@ -115,7 +113,7 @@ def validate(payload) -> dict:
     need(isinstance(payload, dict) and payload.get("format") == FORMAT and payload.get("version") == VERSION, "format")
     for key in sorted(set(payload) - _TOP):
         raise _bad(key)
-    need(isinstance(payload.get("issued_at"), str) and _when(payload["issued_at"]) > _when(""), "issued_at")
+    need(isinstance(payload.get("issued_at"), str) and when(payload["issued_at"]) > when(""), "issued_at")
     reg = payload.get("registry")
     need(isinstance(reg, dict) and not set(reg) - _REGISTRY, "registry")
     url = reg.get("url")
@@ -175,18 +173,6 @@ def bundled_keys() -> list[bytes]:
     return keys
 
 
-def default_trusted_keys(data_dir=None, extra_files=()) -> list[bytes]:
-    """Keys a provisioning file may be signed by: ``extra_files``, the bundled ones, the one already applied here."""
-    keys = [load_key(p, "public") for p in extra_files] + bundled_keys()
-    pinned = _applied_doc(data_dir) if data_dir is not None else None
-    if pinned:
-        try:
-            keys.append(_b64d(pinned.get("trusted_key"), 32))
-        except ValueError:
-            pass
-    return keys
-
-
 def verify_bytes(data: bytes, trusted: list[bytes], path="?") -> tuple[dict, bytes]:
     """(payload, signer's public key) of a signed file's bytes, or ``ProvisioningError``."""
     try:
@@ -223,167 +209,9 @@ def load_verified(path, trusted_keys: list[bytes]) -> dict:
     return verify_bytes(data, list(trusted_keys), path)[0]
 
 
-# -- applying -------------------------------------------------------------------------------------------------------------
-def _applied_doc(data_dir) -> dict | None:
-    try:
-        doc = fsutil.read_json(DataDir(data_dir).provisioning)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return doc if isinstance(doc, dict) and doc.get("format") == APPLIED_FORMAT else None
-
-
-def applied(data_dir) -> dict | None:
-    """The payload applied to this data folder, or None."""
-    doc = _applied_doc(data_dir)
-    payload = doc.get("signed", {}).get("payload") if doc else None
-    return payload if isinstance(payload, dict) else None
-
-
-def apply(data_dir, path, trusted_keys: list[bytes] | None = None, session=None) -> dict:
-    """Verify the signed file at ``path`` and apply it to ``data_dir``; returns a summary (no secrets).
-
-    ``trusted_keys`` defaults to the bundled keys and the key of the file applied before. With a supervisor's
-    ``session`` the recovery slot is written now; otherwise at the next supervisor unlock (``on_unlock``).
-    """
-    from fieldapp.base import config
-
-    data_dir = Path(data_dir)
-    keys = list(trusted_keys) if trusted_keys is not None else default_trusted_keys(data_dir)
-    try:
-        data = Path(path).read_bytes()
-    except OSError:
-        raise ProvisioningError("deploy.provision.unreadable", path=str(path)) from None
-    payload, signer = verify_bytes(data, keys, path)
-    before = applied(data_dir)
-    if before and _when(payload["issued_at"]) < _when(before.get("issued_at")):
-        raise ProvisioningError("deploy.provision.older", path=str(path))
-    fsutil.secure_dir(data_dir)
-    reg = payload["registry"]
-    if reg.get("ca_pem"):
-        fsutil.atomic_write(DataDir(data_dir).provisioned_ca, reg["ca_pem"].encode("utf-8"))
-    fsutil.atomic_write_json(DataDir(data_dir).provisioning, {
-        "format": APPLIED_FORMAT, "applied_at": encoding.now_iso_seconds(),
-        "sha256": hashlib.sha256(data).hexdigest(), "signed_by": fingerprint(signer), "trusted_key": _b64e(signer),
-        "signed": json.loads(data.decode("utf-8"))})
-    changes = {k: payload[k] for k in ("language", "idle_minutes") if payload.get(k) is not None}
-    if changes:
-        config.update(data_dir, **changes)
-    recovery = "none"
-    if payload.get("recovery_public_key"):
-        if session is not None:
-            on_unlock(session)
-        recovery = "set" if _recovery_matches(data_dir, _b64d(payload["recovery_public_key"], 32)) else "pending"
-    log.info("provisioning applied (signer %s, recovery %s)", fingerprint(signer), recovery)
-    return {"server": reg["url"], "language": payload.get("language"), "idle_minutes": payload.get("idle_minutes"),
-            "recovery": recovery, "device": check_device(data_dir), "signed_by": fingerprint(signer),
-            "label": payload.get("label")}
-
-
-def _when(text) -> datetime:
+def when(text) -> datetime:
+    """``issued_at`` as a time (the earliest possible time when it is not one)."""
     try:
         return encoding.parse_iso(str(text))
     except ValueError:
         return datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _recovery_matches(data_dir, public_key: bytes) -> bool:
-    """Does the store's recovery slot already wrap the key to ``public_key``?"""
-    from fieldapp.store.keyslots import SlotFile
-
-    try:
-        slots = SlotFile.load(DataDir(data_dir).slots)
-    except FieldappError:
-        return False
-    want = hashlib.sha256(public_key).hexdigest()[:32]
-    return any(s.get("type") == "recovery" and s.get("recipient") == want for s in slots.data["slots"])
-
-
-def recovery_public_key(data_dir) -> bytes | None:
-    """The provisioned IT recovery public key (for ``init``), or None."""
-    payload = applied(data_dir)
-    return _b64d(payload["recovery_public_key"], 32) if payload and payload.get("recovery_public_key") else None
-
-
-def on_unlock(session) -> bool | None:
-    """After a supervisor unlocks: write the provisioned recovery key into the recovery slot if it differs.
-    True when written, False when the slot already held it, None when nothing applies (no key, not a supervisor)."""
-    key = recovery_public_key(session.store.data_dir)
-    if key is None or not session.is_supervisor:
-        return None
-    if _recovery_matches(session.store.data_dir, key):
-        return False
-    slots = session.store.slots()
-    with session.write():
-        session.audit.append(session.name, "store.recovery_set")
-        slots.set_recovery(key, session.key)
-        slots.save(session.key)
-    log.info("recovery slot written from provisioning")
-    return True
-
-
-def registry_settings(data_dir) -> dict | None:
-    """Where and how to reach the registry, as provisioned: server_url, ca_file, pins and the registry's keys."""
-    payload = applied(data_dir)
-    if not payload:
-        return None
-    reg = payload["registry"]
-    ca = DataDir(data_dir).provisioned_ca
-    return {"server_url": reg["url"], "ca_file": str(ca) if reg.get("ca_pem") and ca.exists() else None,
-            "pins": list(reg.get("pins", [])), "seal_public_key": reg["seal_public_key"],
-            "sign_public_key": reg["sign_public_key"]}
-
-
-def sync_policy(data_dir) -> dict:
-    """``{"auto": bool, "interval_minutes": int}``: the provisioned sync policy, else automatic every 15 minutes."""
-    sync = (applied(data_dir) or {}).get("sync", {})
-    return {"auto": sync.get("auto", True), "interval_minutes": sync.get("interval_minutes", 15)}
-
-
-def default_address(data_dir) -> dict:
-    """The provisioned default province, district and commune codes (missing ones are None)."""
-    defaults = (applied(data_dir) or {}).get("defaults", {})
-    return {level: defaults.get(level) for level in ("province", "district", "commune")}
-
-
-def check_device(data_dir) -> str:
-    """``unregistered``, ``unprovisioned``, ``matches`` or ``differs``: is device.json the provisioned registry's?"""
-    from fieldapp.outbound import device as device_file
-
-    try:
-        dev = device_file.load(data_dir)
-    except device_file.DeviceFileError:
-        return "differs"
-    settings = registry_settings(data_dir)
-    if dev is None:
-        return "unregistered"
-    if settings is None:
-        return "unprovisioned"
-    same = (dev.server_url.rstrip("/") == settings["server_url"].rstrip("/")
-            and dev.registry_seal_public_key == settings["seal_public_key"]
-            and dev.registry_sign_public_key == settings["sign_public_key"])
-    return "matches" if same else "differs"
-
-
-def apply_machine_file(data_dir, path=None) -> str | None:
-    """At start-up: apply the machine-wide file an installer left, if it is new here. Returns a translated
-    one-line message (applied, or why it was refused), or None when there was nothing new. Never raises."""
-    from fieldapp.base.i18n import tr
-    from fieldapp.base.paths import machine_provisioning_file
-
-    path = Path(path) if path else machine_provisioning_file()
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    doc = _applied_doc(data_dir)
-    if doc and doc.get("sha256") == hashlib.sha256(data).hexdigest():
-        return None
-    try:
-        summary = apply(data_dir, path)
-    except FieldappError as exc:
-        log.warning("machine provisioning file refused: %s", exc.msg_id)
-        return exc.message()
-    except OSError:
-        log.warning("machine provisioning file could not be applied (OS error)")
-        return tr("deploy.provision.unreadable", path=str(path))
-    return tr("deploy.provision.applied", server=summary["server"], signer=summary["signed_by"])

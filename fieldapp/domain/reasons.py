@@ -34,10 +34,18 @@ def split(stored: str | None) -> tuple[str | None, str]:
     return None, stored
 
 
-# Why the registry or the sync engine set a record aside (docs/protocol.md, docs/sync.md).
+# Why the registry or the sync engine set a record aside, or holds it (docs/protocol.md, docs/sync.md). Only these
+# codes reach the store: anything else a spool or an answer says is stored as ``unknown`` (``known_reason``), never
+# as the text it came with.
 QUARANTINE_REASONS = ("invalid_record", "malformed_item", "wrong_device", "bad_item_signature", "undecryptable",
                       "content_hash_mismatch", "malformed_record", "record_id_mismatch", "conflict", "not_in_receipt",
-                      "batch_too_large")
+                      "batch_too_large", "approval_required", "no_approval_key", "bad_approval_signature", "rejected",
+                      "held_for_review", "unknown")
+
+
+def known_reason(code) -> str:
+    """``code`` if it is one of ``QUARANTINE_REASONS``, else ``unknown``."""
+    return code if isinstance(code, str) and code in QUARANTINE_REASONS else "unknown"
 
 
 def render(stored: str | None, lang: str | None = None) -> str:

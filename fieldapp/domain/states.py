@@ -74,7 +74,7 @@ RESEND = (S.QUEUED.value, S.SYNCED.value, S.QUARANTINED.value)
 PULL_RANK = {S.QUEUED.value: 0, S.QUARANTINED.value: 1, S.SYNCED.value: 2, S.REGISTERED.value: 3,
              S.REGISTRY_REJECTED.value: 3}
 # What a verified receipt's status makes of a spool item (``spool.apply_receipt``).
-RECEIPT_STATUS = {"accepted": S.SYNCED.value, "duplicate": S.SYNCED.value,
+RECEIPT_STATUS = {"accepted": S.SYNCED.value, "duplicate": S.SYNCED.value, "held": S.SYNCED.value,
                   "rejected": S.QUARANTINED.value, "conflict": S.QUARANTINED.value}
 # What a ``/v1/status`` answer makes of a synced spool item (``spool.apply_status``).
 STATUS_ANSWER = {"registered": S.REGISTERED.value, "rejected": S.REGISTRY_REJECTED.value}

@@ -11,10 +11,11 @@ import zlib
 from pathlib import Path
 from typing import Callable, Iterable
 
-from fieldapp.outbound.wire import (ID_RE, KEY_RE, MAX_COMPRESSED, WIRE_VERSION, WireError, canonical_json, loads_json, now_iso,
+from fieldapp.outbound.wire import (ID_RE, KEY_RE, MAX_COMPRESSED, WireError, canonical_json, loads_json, now_iso,
                            sha256_hex, sign, sign_batch, verify)
 
 BUNDLE_FORMAT = "fieldapp-bundle"
+BUNDLE_VERSION = 1  # the bundle's own format (its batches carry their wire version); 0.1.0 wrote 1 too
 BUNDLE_MANIFEST, BUNDLE_SIGNATURE = "manifest.json", "manifest.sig"
 BUNDLE_MEMBER_RE = re.compile(r"^batches/[0-9]{6}\.json\.gz\Z")
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
@@ -39,7 +40,7 @@ def build_bundle(batches: Iterable[tuple[str, bytes]], *, device_id: str, device
         entries.append({"file": name, "idempotency_key": key, "sha256": sha256_hex(body),
                         "signature": sign_batch(body, idempotency_key=key, device_private=device_private)})
         files.append((name, body))
-    manifest = canonical_json({"format": BUNDLE_FORMAT, "v": WIRE_VERSION, "device_id": device_id,
+    manifest = canonical_json({"format": BUNDLE_FORMAT, "v": BUNDLE_VERSION, "device_id": device_id,
                                "created_at": created_at or now_iso(), "batches": entries})
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
@@ -98,7 +99,7 @@ def read_bundle(source, *, device_public: bytes | Callable[[str], bytes], max_by
     if BUNDLE_MANIFEST not in members or BUNDLE_SIGNATURE not in members:
         raise WireError("bad_bundle", "manifest missing")
     manifest = loads_json(members[BUNDLE_MANIFEST], "bad_bundle")
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT or manifest.get("v") != WIRE_VERSION:
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT or manifest.get("v") != BUNDLE_VERSION:
         raise WireError("bad_bundle", "manifest format")
     device_id, entries = manifest.get("device_id"), manifest.get("batches")
     if not isinstance(device_id, str) or not ID_RE.match(device_id) or not isinstance(entries, list):

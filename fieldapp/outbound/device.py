@@ -1,9 +1,9 @@
 """The device identity file ``device.json`` in the data folder.
 
-Written once at registration (mode 0600, atomically: a 0600 temporary sibling,
-fsync, rename, fsync of the folder). It holds the device's Ed25519 key in the
-clear because sync must sign without anybody's password; on a real deployment
-that key belongs in the OS key store (DPAPI / TPM), see docs/security.md.
+Written at registration (mode 0600, atomically: a 0600 temporary sibling, fsync, rename, fsync of the folder), and
+rewritten from the encrypted store's copy whenever it differs (``identity``). The device's Ed25519 sync key is in
+the operating system's keystore where there is one (``keystore``: the file then says ``"key_store": "keyring"``),
+else in this file, because sync must sign without anybody's password (docs/security.md).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from fieldapp.base import fsutil
 from fieldapp.base.errors import FieldappError
 from fieldapp.base.encoding import b64decode
 from fieldapp.base.paths import DEVICE_FILE, DataDir  # noqa: F401 (DEVICE_FILE: old importers)
+from fieldapp.outbound import keystore
 
 _REQUIRED = ("device_id", "server_url", "device_private_key", "device_public_key",
              "registry_seal_public_key", "registry_sign_public_key", "registered_at")
@@ -111,8 +112,8 @@ def from_json(data) -> Device:
     return Device(**{k: data[k] for k in _REQUIRED}, ca_file=ca, pins=tuple(pins))
 
 
-def load(data_dir) -> Device | None:
-    """The registered device, or ``None`` if this data folder was never registered."""
+def read_raw(data_dir) -> dict | None:
+    """device.json as written (the private key absent when the keystore holds it), or None when there is none."""
     p = path_of(data_dir)
     try:
         raw = p.read_bytes()
@@ -122,16 +123,42 @@ def load(data_dir) -> Device | None:
         raise DeviceFileError("device.json cannot be read") from None
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise DeviceFileError("device.json is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise DeviceFileError("device.json: not a JSON object")
+    return data
+
+
+def load(data_dir) -> Device | None:
+    """The registered device, or ``None`` if this data folder was never registered."""
+    data = read_raw(data_dir)
+    if data is None:
+        return None
+    if data.get("key_store") == keystore.KEYRING:
+        private = keystore.get(data_dir, str(data.get("device_id")))
+        if not private:
+            raise DeviceFileError("device.json: the device key is not in the keystore")
+        data = dict(data, device_private_key=private)
     return from_json(data)
 
 
-def save(data_dir, device: Device) -> Path:
-    """Write ``device.json`` atomically and durably, owner-only."""
+def body_of(data_dir, device: Device) -> dict:
+    """What device.json holds for ``device``: the private key goes to the keystore when there is one."""
+    body = device.to_json()
+    if keystore.put(data_dir, device.device_id, device.device_private_key) == keystore.KEYRING:
+        del body["device_private_key"]
+        body["key_store"] = keystore.KEYRING
+    return body
+
+
+def save(data_dir, device: Device, mac_of=None) -> Path:
+    """Write ``device.json`` atomically and durably, owner-only. ``mac_of(body)``: the store's MAC over it."""
     d = Path(data_dir)
     fsutil.secure_dir(d)
     p = path_of(d)
-    body = json.dumps(device.to_json(), indent=1, sort_keys=True).encode("utf-8")
-    fsutil.atomic_write(p, body)
+    body = body_of(d, device)
+    if mac_of is not None:
+        body["mac"] = mac_of(body)
+    fsutil.atomic_write(p, json.dumps(body, indent=1, sort_keys=True).encode("utf-8"))
     return p

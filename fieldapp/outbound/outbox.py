@@ -1,37 +1,50 @@
 """The transactional outbox between the encrypted store and the sync spool.
 
-On approval, when the device is registered, the record is sealed to the
-registry's public key, signed by the device key and written into the store's
-``outbox`` table in the same transaction that approves it; the record moves on
-to ``queued``. After the commit the sealed item is *published* to the spool
-(``spool.db``), which the sync engine reads without anybody's password.
-Publishing is idempotent by record ID; anything not yet published (a crash
-between commit and publish) is published at the next unlock. States the sync
-engine reaches (synced, registered, registry_rejected, quarantined) are pulled
-back into the records at every unlock.
+On approval, when the device is registered, the record is sealed to the registry's public key *as the store holds
+it* (``identity.trusted_device``), signed by the supervisor's approval key and by the device key, and written into
+the store's ``outbox`` table in the same transaction that approves it; the record moves on to ``queued``. After the
+commit the sealed item is *published* to the spool (``spool.db``), which the sync engine reads without anybody's
+password. Publishing is idempotent by record ID; anything not yet published (a crash between commit and publish)
+is published at the next unlock.
+
+What the sync engine reached (synced, registered, registry_rejected, quarantined) is pulled back into the records
+at every unlock, but only with proof (``pull_states``): a receipt or a status answer that verifies with the
+registry signing key the store holds and names the record. spool.db is a plain file anyone can edit: an item it
+claims delivered without such proof is put back in the queue and sent again (the registry answers ``duplicate``
+for what it already holds), so nothing is marked delivered that was not, and nothing is lost.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 
+from fieldapp.base.errors import PermissionDenied
 from fieldapp.domain import states
+from fieldapp.domain.reasons import known_reason
 from fieldapp.domain.states import PULLABLE, State
-from fieldapp.outbound import device as device_file
-from fieldapp.outbound import wire
-from fieldapp.store.audit import now_iso
+from fieldapp.outbound import identity, proofs, wire
 from fieldapp.outbound.spool import Spool
 from fieldapp.base.paths import DataDir
+from fieldapp.store import trusted
+from fieldapp.store.audit import now_iso
 from fieldapp.store.database import Session
 
+log = logging.getLogger(__name__)
 SYNC_STATES = states.SEALED
-# The order a record may move in (``states.may_pull``); a pulled state never moves a record backwards, except from
-# quarantine.
-_RANK = states.PULL_RANK
 
 
 def _device(session: Session):
-    return device_file.load(session.store.data_dir)  # DeviceFileError carries its own message
+    return identity.trusted_device(session)
+
+
+def seal(session: Session, dev, record_id: str, clean: dict, submitted_at: str | None) -> dict:
+    """``clean`` sealed (item version 2) by this supervisor's approval key for ``dev``'s registry."""
+    if session.approval_key is None:
+        raise PermissionDenied("core.auth.no_approval_key")
+    return wire.seal_record(clean, record_id=record_id, device_id=dev.device_id,
+                            enrolled_on=(submitted_at or now_iso())[:10], seal_public=dev.seal_public_raw,
+                            device_private=dev.private_raw, approval_private=session.approval_key)
 
 
 def enqueue_in_transaction(session: Session, tx, record_id: str, clean: dict, submitted_at: str | None) -> bool:
@@ -39,10 +52,7 @@ def enqueue_in_transaction(session: Session, tx, record_id: str, clean: dict, su
     dev = _device(session)
     if dev is None:
         return False
-    sealed = wire.seal_record(
-        clean, record_id=record_id, device_id=dev.device_id, enrolled_on=(submitted_at or now_iso())[:10],
-        seal_public=dev.seal_public_raw, device_private=dev.private_raw,
-    )
+    sealed = seal(session, dev, record_id, clean, submitted_at)
     tx.execute("INSERT OR IGNORE INTO outbox (record_id, sealed, created_at) VALUES (?, ?, ?)",
                (record_id, json.dumps(sealed, sort_keys=True), now_iso()))
     state = states.require("seal", State.APPROVED, State.QUEUED)
@@ -66,37 +76,168 @@ def enqueue_approved(session: Session) -> int:
     return len(rows)
 
 
+def reseal_legacy(session: Session) -> int:
+    """Supervisor only (every supervisor unlock): seal again the records still waiting to go whose outbox copy is
+    not approved by the store's current approval key: release 0.1.0's version 1 items after the upgrade (a registry
+    that knows this device's approval key refuses version 1), or items approved under a key since rotated. The
+    spool gets the new copies; frozen batches holding old ones are abandoned."""
+    dev = _device(session)
+    if session.approval_key is None or dev is None:
+        return 0
+    current = wire.key_fingerprint(wire.ed25519_public(session.approval_key))
+    rows = session.conn.execute(
+        "SELECT r.id, r.data, r.submitted_at, o.sealed FROM records r JOIN outbox o ON o.record_id = r.id"
+        " WHERE r.state IN (?, ?)", (State.QUEUED.value, State.QUARANTINED.value)).fetchall()
+    fresh = {rid: seal(session, dev, rid, json.loads(data), sub) for rid, data, sub, sealed in rows
+             if (json.loads(sealed).get("approval") or {}).get("key") != current}
+    if not fresh:
+        return 0
+    with session.write() as tx:
+        tx.executemany("UPDATE outbox SET sealed = ?, published_at = NULL WHERE record_id = ?",
+                       [(json.dumps(item, sort_keys=True), rid) for rid, item in fresh.items()])
+        session.audit.append(session.name, "sync.resealed", reason=str(len(fresh)))
+    with Spool(session.store.data_dir) as spool:
+        spool.replace_sealed(fresh)
+    return len(fresh)
+
+
+def register_rotated_key(session: Session, code: str) -> None:
+    """After ``approval.rotate``: seal the waiting records again under the new key, and have the engine register it
+    with the registry, with IT's one-time ``code`` (the registry accepts a different key only with one)."""
+    reseal_legacy(session)
+    with Spool(session.store.data_dir) as spool:
+        spool.set_meta("approval_key_registration", None)
+        spool.set_meta_many(_meta_for(session, spool, code=code))
+
+
+def _meta_for(session: Session, spool: Spool, code: str | None = None) -> dict:
+    """What the engine sends besides records, where the spool lacks it: the newest signed audit head, and the
+    approval key to register."""
+    out = {}
+    head = trusted.get(session.conn, "audit.head")
+    if head and spool.get_meta("audit_head") != json.loads(head):
+        out["audit_head"] = json.loads(head)
+    dev, pub = _device(session), trusted.get(session.conn, "approval.public_key")
+    if dev is None or pub is None or session.approval_key is None:
+        return out
+    fp = wire.key_fingerprint(wire.b64d(pub))
+    pending = spool.get_meta("approval_key_registration")
+    if not isinstance(pending, dict) or pending.get("fingerprint") != fp:
+        registration = dict(proofs.approval_key_proof(dev.device_public_key, session.approval_key), fingerprint=fp)
+        if code:
+            registration["code"] = code
+        out["approval_key_registration"] = registration
+    return out
+
+
 def publish(session: Session) -> int:
-    """Copy unpublished sealed items to the spool, then mark them published. Returns how many."""
+    """Copy unpublished sealed items to the spool (with what the engine sends besides them, in the same spool
+    transaction), then mark them published. Returns how many."""
     rows = session.conn.execute("SELECT record_id, sealed FROM outbox WHERE published_at IS NULL").fetchall()
     if not rows:
+        if DataDir(session.store.data_dir).spool.exists():
+            with Spool(session.store.data_dir) as spool:
+                spool.set_meta_many(_meta_for(session, spool))
         return 0
     with Spool(session.store.data_dir) as spool:
-        spool.add([{"record_id": rid, "sealed": json.loads(sealed)} for rid, sealed in rows])
+        spool.add([{"record_id": rid, "sealed": json.loads(sealed)} for rid, sealed in rows], _meta_for(session, spool))
     with session.write() as tx:
         tx.executemany("UPDATE outbox SET published_at = ? WHERE record_id = ?", [(now_iso(), rid) for rid, _ in rows])
     return len(rows)
 
 
+def _verified(cache: dict, kind: str, text, dev):
+    """A stored receipt or status answer, parsed and verified once per pull (a batch's receipt names up to hundreds of
+    records); None when it does not verify with the store's registry key for this device."""
+    if not text:
+        return None
+    if (kind, text) not in cache:
+        try:
+            doc = json.loads(text)
+            if kind == "receipt":
+                inner = proofs.verify_receipt(doc, registry_sign_public=dev.sign_public_raw, batch_sha256=None)
+                found = inner if inner.get("device_id") == dev.device_id else None
+            else:
+                found = proofs.verify_status(doc, registry_sign_public=dev.sign_public_raw, device_id=dev.device_id)
+        except (TypeError, ValueError, wire.WireError):
+            found = None
+        if found is not None:  # record ID -> its entry (the last one, as the spool applies them)
+            key = "results" if kind == "receipt" else "records"
+            found = {r.get("record_id"): r for r in found.get(key, ()) if isinstance(r, dict)}
+        cache[(kind, text)] = found
+    return cache[(kind, text)]
+
+
+def _receipt_says(cache: dict, text, rid: str, dev, allowed: tuple) -> dict | None:
+    """The result for ``rid`` in a stored receipt, if the registry signed it for this device and its status is one of
+    ``allowed``; else None."""
+    results = _verified(cache, "receipt", text, dev)
+    result = results.get(rid) if results else None
+    return result if result and result.get("status") in allowed else None
+
+
+def _status_says(cache: dict, text, rid: str, dev, state: str) -> dict | None:
+    records = _verified(cache, "status", text, dev)
+    entry = records.get(rid) if records else None
+    return entry if entry and entry.get("state") == state else None
+
+
+def _proven(ev: dict, rid: str, dev, cache: dict) -> tuple[bool, str | None, str | None]:
+    """``(proven, registry_id, reason)`` for what the spool claims of ``rid``."""
+    claimed = ev["state"]
+    if claimed == State.QUEUED:  # back in the queue (a requeue made in the spool): claims no delivery
+        return True, None, None
+    if claimed == State.SYNCED:
+        res = _receipt_says(cache, ev["receipt"], rid, dev, ("accepted", "duplicate", "held"))
+        if res is None:
+            return False, None, None
+        return True, res.get("registry_id"), "held_for_review" if res["status"] == "held" else None
+    if claimed == State.QUARANTINED:  # not delivered: needs no proof, only a reason from a list
+        res = _receipt_says(cache, ev["receipt"], rid, dev, ("rejected", "conflict"))
+        code = (res.get("reason") or res["status"]) if res else ev["reason"]
+        return True, None, known_reason(code)
+    answer = ev["status_answer"]
+    if claimed == State.REGISTERED:
+        res = _status_says(cache, answer, rid, dev, "registered") if answer else None
+        return (True, res.get("registry_id"), None) if res else (False, None, None)
+    if claimed == State.REGISTRY_REJECTED:
+        res = _status_says(cache, answer, rid, dev, "rejected") if answer else None
+        return (True, None, known_reason(res.get("reason") or "rejected")) if res else (False, None, None)
+    return False, None, None
+
+
 def pull_states(session: Session) -> int:
-    """Move records on to the states the sync engine recorded in the spool. Returns how many changed."""
+    """Move records on to the states the sync engine reached, where the registry's signed answers prove them.
+    Returns how many changed."""
     rows = session.conn.execute(
         f"SELECT id, state FROM records WHERE state IN ({','.join('?' * len(PULLABLE))})", PULLABLE).fetchall()
-    if not rows or not DataDir(session.store.data_dir).spool.exists():
+    dev = _device(session)
+    if not rows or dev is None or not DataDir(session.store.data_dir).spool.exists():
         return 0
     with Spool(session.store.data_dir) as spool:
-        remote = spool.states([rid for rid, _ in rows])
-    changes = []
-    for rid, state in rows:
-        info = remote.get(rid)
-        if info and states.may_pull(state, info["state"]):
-            changes.append((rid, state, states.require("pull", state, info["state"]), info.get("reason")))
-    if changes:
+        evidence = spool.evidence([rid for rid, _ in rows])
+        changes, unproven, cache = [], [], {}
+        for rid, state in rows:
+            ev = evidence.get(rid)
+            if not ev or not states.may_pull(state, ev["state"]):
+                continue
+            proven, registry_id, reason = _proven(ev, rid, dev, cache)
+            if proven:
+                changes.append((rid, state, states.require("pull", state, ev["state"]), reason, registry_id))
+            else:
+                unproven.append(rid)
+        if unproven:
+            spool.reset_unproven(unproven)
+            log.warning("%d spool item(s) claimed an outcome without the registry's signed proof: queued again",
+                        len(unproven))
+    if changes or unproven:
         with session.write() as tx:
-            for rid, old, new, reason in changes:
-                tx.execute("UPDATE records SET state = ?, reason = COALESCE(?, reason), updated_at = ? WHERE id = ?",
+            for rid, old, new, reason, registry_id in changes:
+                tx.execute("UPDATE records SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                            (new, reason, now_iso(), rid))
                 session.audit.append("sync", f"record.{new}", rid, old, new, reason)
+            if unproven:
+                session.audit.append("sync", "sync.unproven", reason=str(len(unproven)))
     return len(changes)
 
 
@@ -122,10 +263,12 @@ def republish_missing(session: Session) -> int:
 
 
 def refresh(session: Session) -> None:
-    """What every unlock does: publish what a crash left unpublished, re-add what a lost spool forgot,
-    pull sync states back."""
-    if session.conn.execute("SELECT 1 FROM outbox WHERE published_at IS NULL LIMIT 1").fetchone():
-        publish(session)
+    """What every unlock does: check device.json against the store, seal again what an upgrade left in the old
+    format, publish what a crash left unpublished, re-add what a lost spool forgot, pull proven states back."""
+    if identity.check(session) == "unregistered":
+        return
+    reseal_legacy(session)
+    publish(session)
     republish_missing(session)
     pull_states(session)
 

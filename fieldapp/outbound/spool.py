@@ -26,7 +26,8 @@ from fieldapp.base.encoding import canonical_text, now_epoch
 from fieldapp.base.errors import FieldappError
 from fieldapp.base.paths import SPOOL_FILE, DataDir  # noqa: F401 (SPOOL_FILE: old importers)
 from fieldapp.base.sqlscript import statements
-from fieldapp.domain.states import RECEIPT_STATUS, SPOOL_STATES, STATUS_ANSWER, State
+from fieldapp.domain.states import SPOOL_STATES, State
+from fieldapp.outbound.spool_engine import EngineSide
 STATES = SPOOL_STATES  # an item's states: the record states they become (fieldapp.domain.states)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -58,8 +59,11 @@ CREATE TABLE IF NOT EXISTS batches (
 );
 CREATE INDEX IF NOT EXISTS batches_state ON batches(state, created_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS status_proofs (id INTEGER PRIMARY KEY AUTOINCREMENT, answer TEXT NOT NULL,
+                                          received_at REAL NOT NULL);
 """
-_SYNCED_STATUSES = RECEIPT_STATUS
+# Columns added after release 0.1.0 (a spool.db of that release gets them when it is opened).
+_ADDED_COLUMNS = {"items": (("status_proof", "INTEGER"),)}
 _now = now_epoch  # float seconds: added_at / updated_at / created_at are REAL columns
 
 
@@ -73,7 +77,7 @@ class SpoolError(FieldappError):
         self.detail = detail
 
 
-class Spool:
+class Spool(EngineSide):
     """Thread-safe handle on ``<data_dir>/spool.db``; several processes may open it."""
 
     def __init__(self, data_dir, *, timeout: float = 30.0):
@@ -91,6 +95,11 @@ class Spool:
             with self._tx(immediate=True) as c:
                 for stmt in statements(_SCHEMA):
                     c.execute(stmt)
+                for table, columns in _ADDED_COLUMNS.items():
+                    have = {row[1] for row in c.execute(f"PRAGMA table_info({table})")}
+                    for name, kind in columns:
+                        if name not in have:
+                            c.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         except sqlite3.DatabaseError as exc:
             raise SpoolError(f"spool database unusable: {type(exc).__name__}") from None
 
@@ -143,8 +152,9 @@ class Spool:
         self.close()
 
     # -- the core's side ---------------------------------------------------
-    def add(self, items: list[dict]) -> int:
-        """Queue sealed items ``{"record_id", "sealed"}``; an already known record_id is left as is.
+    def add(self, items: list[dict], meta: dict | None = None) -> int:
+        """Queue sealed items ``{"record_id", "sealed"}``; an already known record_id is left as is. ``meta``: values
+        to set in the same transaction (the store's newest audit head, its approval key registration).
 
         Returns how many were new.
         """
@@ -164,7 +174,19 @@ class Spool:
                 "INSERT OR IGNORE INTO items(record_id, sealed, size, state, added_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 [(r, s, n, State.QUEUED.value, now, now) for r, s, n in rows])
-            return c.total_changes - before
+            added = c.total_changes - before
+            self._put_meta(c, meta or {})
+            return added
+
+    @staticmethod
+    def _put_meta(c, values: dict) -> None:
+        c.executemany("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                      [(k, json.dumps(v)) for k, v in values.items()])
+
+    def set_meta_many(self, values: dict) -> None:
+        if values:
+            with self._tx() as c:
+                self._put_meta(c, values)
 
     def states(self, record_ids=None) -> dict:
         """``{record_id: {"state", "registry_id", "reason", "updated_at"}}`` (all, or those asked for)."""
@@ -225,162 +247,60 @@ class Spool:
                 n += cur.rowcount
         return n
 
-    # -- the engine's side ---------------------------------------------------
-    def open_batch_ids(self) -> list[str]:
-        """IDs of frozen batches still waiting for a receipt, oldest first."""
-        return [r[0] for r in self._query(
-            "SELECT batch_id FROM batches WHERE state='open' ORDER BY created_at, rowid")]
-
-    def batch(self, batch_id: str) -> dict | None:
-        """One frozen batch with its exact bytes and record IDs (None unless still open)."""
-        rows = self._query("SELECT batch_id, idempotency_key, body, sha256, n_items, attempts FROM batches"
-                           " WHERE batch_id=? AND state='open'", (batch_id,))
-        if not rows:
-            return None
-        bid, key, body, sha, n, attempts = rows[0]
-        ids = [r[0] for r in self._query("SELECT record_id FROM items WHERE batch_id=? ORDER BY seq", (bid,))]
-        return {"batch_id": bid, "idempotency_key": key, "body": bytes(body), "sha256": sha,
-                "n_items": n, "attempts": attempts, "record_ids": ids}
-
-    def open_batches(self) -> list[dict]:
-        """Frozen batches still waiting for a receipt, oldest first (with their exact bytes)."""
-        return [b for b in (self.batch(bid) for bid in self.open_batch_ids()) if b is not None]
-
-    def unbatched(self, limit: int, after_seq: int = 0) -> list[dict]:
-        """Queued items not in any frozen batch, in queue order: ``{"seq","record_id","sealed","size"}``."""
-        rows = self._query(
-            "SELECT seq, record_id, sealed, size FROM items WHERE state='queued' AND batch_id IS NULL"
-            " AND seq > ? ORDER BY seq LIMIT ?", (after_seq, int(limit)))
-        return [{"seq": s, "record_id": r, "sealed": json.loads(t), "size": n}
-                for s, r, t, n in rows]
-
-    def freeze_batch(self, *, batch_id: str, idempotency_key: str, body: bytes, sha256: str,
-                     record_ids: list[str]) -> bool:
-        """Store a batch's bytes and claim its items, atomically.
-
-        Returns False (and stores nothing) if another process claimed one of the
-        items in the meantime.
-        """
-        now = _now()
-        with self._tx() as c:
-            claimed = 0
-            for i in range(0, len(record_ids), 500):
-                chunk = record_ids[i:i + 500]
-                cur = c.execute(
-                    f"UPDATE items SET batch_id=?, updated_at=? WHERE state='queued' AND batch_id IS"
-                    f" NULL AND record_id IN ({','.join('?' * len(chunk))})", [batch_id, now, *chunk])
-                claimed += cur.rowcount
-            if claimed != len(set(record_ids)):
-                c.execute("UPDATE items SET batch_id=NULL WHERE batch_id=?", (batch_id,))
-                return False
-            c.execute(
-                "INSERT INTO batches(batch_id, idempotency_key, body, sha256, n_items, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (batch_id, idempotency_key, sqlite3.Binary(body), sha256, len(record_ids), now, now))
-        return True
-
-    def note_attempt(self, batch_id: str, error: str | None = None) -> None:
-        with self._tx() as c:
-            c.execute("UPDATE batches SET attempts=attempts+1, last_error=?, updated_at=?"
-                      " WHERE batch_id=?", (error, _now(), batch_id))
-
-    def abandon_batch(self, batch_id: str, reason: str) -> int:
-        """Give up a frozen batch (e.g. 413): its queued items go back to the queue.
-
-        Safe even if the registry had committed it: the registry is idempotent by
-        record ID, so a resend in another batch comes back ``duplicate``.
-        """
-        now = _now()
-        with self._tx() as c:
-            cur = c.execute("UPDATE items SET batch_id=NULL, updated_at=? WHERE batch_id=? AND"
-                            " state='queued'", (now, batch_id))
-            c.execute("UPDATE batches SET state='abandoned', last_error=?, body=X'', updated_at=?"
-                      " WHERE batch_id=? AND state='open'", (reason, now, batch_id))
-            return cur.rowcount
-
-    def quarantine(self, record_ids: list[str], reason: str) -> None:
-        now = _now()
-        with self._tx() as c:
-            for rid in record_ids:
-                c.execute("UPDATE items SET state=?, reason=?, updated_at=? WHERE record_id=? AND state=?",
-                          (State.QUARANTINED.value, reason, now, rid, State.QUEUED.value))
-
-    def apply_receipt(self, batch_id: str, results: list[dict], receipt_json: str | None = None) -> dict:
-        """Apply a *verified* receipt's results to the batch's items; close the batch.
-
-        Results naming records outside this batch are ignored. Items of the batch the
-        receipt does not mention are quarantined (``not_in_receipt``) rather than
-        requeued, so a faulty registry cannot make the engine loop. Returns counts per status.
-        """
-        now = _now()
-        tally: dict[str, int] = {}
-        with self._tx() as c:
-            members = {r[0] for r in c.execute(
-                "SELECT record_id FROM items WHERE batch_id=? AND state='queued'", (batch_id,))}
-            for res in results:
-                rid, status = res.get("record_id"), res.get("status")
-                if rid not in members or status not in _SYNCED_STATUSES:
-                    continue
-                members.discard(rid)
-                state = _SYNCED_STATUSES[status]
-                reason = None if state == State.SYNCED else str(res.get("reason") or status)[:200]
-                c.execute("UPDATE items SET state=?, registry_id=COALESCE(?, registry_id), reason=?,"
-                          " updated_at=? WHERE record_id=?",
-                          (state, res.get("registry_id"), reason, now, rid))
-                tally[status] = tally.get(status, 0) + 1
-            if members:
-                c.executemany("UPDATE items SET state=?, reason='not_in_receipt', updated_at=? WHERE record_id=?",
-                              [(State.QUARANTINED.value, now, rid) for rid in members])
-                tally["not_in_receipt"] = len(members)
-            c.execute("UPDATE batches SET state='done', receipt=?, body=X'', updated_at=?"
-                      " WHERE batch_id=?", (receipt_json, now, batch_id))
-        return tally
-
-    def recent_batches(self, limit: int = 20) -> list[dict]:
-        """The newest batches with their outcome: ``{batch_id, state, items, attempts, last_error, updated_at, results}``.
-
-        ``results`` counts the batch's records by their state now (synced, quarantined, registered, ...).
-        """
-        rows = self._query("SELECT batch_id, state, n_items, attempts, last_error, updated_at FROM batches"
-                           " ORDER BY updated_at DESC, batch_id LIMIT ?", (int(limit),))
-        out = []
-        for batch_id, state, n, attempts, error, updated in rows:
-            results = dict(self._query("SELECT state, COUNT(*) FROM items WHERE batch_id=? GROUP BY state", (batch_id,)))
-            out.append({"batch_id": batch_id, "state": state, "items": n, "attempts": attempts, "last_error": error,
-                        "updated_at": updated, "results": results})
+    # -- what the store checks at unlock (``outbox.pull_states``) ---------------------------------------------------
+    def evidence(self, record_ids) -> dict:
+        """``{record_id: {"state", "registry_id", "reason", "receipt", "status_answer"}}``: what the spool says of
+        each record, with the signed answers that should prove it (texts as stored: the store verifies them)."""
+        ids, out = list(record_ids), {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i:i + 500]
+            rows = self._query(
+                "SELECT i.record_id, i.state, i.registry_id, i.reason, b.receipt, p.answer FROM items i"
+                " LEFT JOIN batches b ON b.batch_id = i.batch_id LEFT JOIN status_proofs p ON p.id = i.status_proof"
+                f" WHERE i.record_id IN ({','.join('?' * len(chunk))})", chunk)
+            for rid, state, reg, reason, receipt, answer in rows:
+                out[rid] = {"state": state, "registry_id": reg, "reason": reason, "receipt": receipt,
+                            "status_answer": answer}
         return out
 
-    def quarantined(self, limit: int = 500) -> list[dict]:
-        """Quarantined records with the registry's reason, newest first (record IDs and codes only)."""
-        rows = self._query("SELECT record_id, reason, updated_at FROM items WHERE state='quarantined'"
-                           " ORDER BY updated_at DESC LIMIT ?", (int(limit),))
-        return [{"record_id": r, "reason": why, "updated_at": t} for r, why, t in rows]
-
-    def synced_ids(self, limit: int = 500, after: str = "") -> list[str]:
-        """Record IDs in state ``synced`` (waiting for the registry's final word), by record_id."""
-        return [r[0] for r in self._query(
-            "SELECT record_id FROM items WHERE state='synced' AND record_id > ?"
-            " ORDER BY record_id LIMIT ?", (after, int(limit)))]
-
-    def apply_status(self, records: list[dict]) -> int:
-        """Apply ``/v1/status`` answers: ``registered`` / ``rejected`` move synced items on."""
+    def reset_unproven(self, record_ids) -> int:
+        """Put items whose claimed outcome has no valid proof back in the queue (they are sent again; the registry
+        answers ``duplicate`` for what it already holds), and read the status feed again from its start (a cursor
+        taken with those answers may have skipped the real ones). Returns how many."""
         now, n = _now(), 0
         with self._tx() as c:
-            for rec in records:
-                st = rec.get("state")
-                if st == "registered":
-                    cur = c.execute("UPDATE items SET state=?, registry_id=COALESCE(?,"
-                                    " registry_id), updated_at=? WHERE record_id=? AND state=?",
-                                    (STATUS_ANSWER[st], rec.get("registry_id"), now, rec.get("record_id"),
-                                     State.SYNCED.value))
-                elif st == "rejected":
-                    cur = c.execute("UPDATE items SET state=?, reason=?, updated_at=? WHERE record_id=? AND state=?",
-                                    (STATUS_ANSWER[st], str(rec.get("reason") or "rejected")[:200], now,
-                                     rec.get("record_id"), State.SYNCED.value))
-                else:
-                    continue
-                n += cur.rowcount
+            for rid in record_ids:
+                n += c.execute("UPDATE items SET state=?, batch_id=NULL, registry_id=NULL, reason=NULL,"
+                               " status_proof=NULL, updated_at=? WHERE record_id=? AND state != ?",
+                               (State.QUEUED.value, now, rid, State.QUEUED.value)).rowcount
+            if n:
+                c.execute("DELETE FROM meta WHERE key = 'status_cursor'")
         return n
+
+    def replace_sealed(self, items: dict) -> int:
+        """Put newly sealed copies in place of queued or quarantined items' (an upgrade re-seals in the new format):
+        frozen open batches holding any of them are abandoned first, so no old copy is sent after this."""
+        now, n = _now(), 0
+        with self._tx() as c:
+            for rid, sealed in items.items():
+                row = c.execute("SELECT batch_id FROM items WHERE record_id=? AND state IN (?, ?)",
+                                (rid, State.QUEUED.value, State.QUARANTINED.value)).fetchone()
+                if row is None:
+                    continue
+                if row[0] is not None:
+                    c.execute("UPDATE items SET batch_id=NULL WHERE batch_id=? AND state=?", (row[0], State.QUEUED.value))
+                    c.execute("UPDATE batches SET state='abandoned', last_error='resealed', body=X'', updated_at=?"
+                              " WHERE batch_id=? AND state='open'", (now, row[0]))
+                text = canonical_text(sealed)
+                n += c.execute("UPDATE items SET sealed=?, size=?, updated_at=? WHERE record_id=? AND state IN (?, ?)",
+                               (text, len(text.encode("utf-8")), now, rid, State.QUEUED.value,
+                                State.QUARANTINED.value)).rowcount
+        return n
+
+    def receipts(self, limit: int = 50) -> list[str]:
+        """The newest stored receipts (texts as stored), for the audit head the registry acknowledged."""
+        return [r[0] for r in self._query("SELECT receipt FROM batches WHERE receipt IS NOT NULL AND receipt != ''"
+                                          " ORDER BY updated_at DESC LIMIT ?", (int(limit),))]
 
     def pending_count(self) -> int:
         return self._query("SELECT COUNT(*) FROM items WHERE state='queued'")[0][0]
