@@ -1,8 +1,10 @@
-"""The FastAPI application: context, body-size guard, error mapping, background worker.
+"""The FastAPI application: context, the guard (registry/guard.py), error mapping, background worker.
 
 Every refusal is a 4xx ``{"error": reason_code, "detail": ...}``; request validation
 errors become 400 ``malformed`` listing the failing locations and error types only (never
-the submitted values). A lock that persists becomes 503 ``busy`` with ``Retry-After``.
+the submitted values). A lock that persists becomes 503 ``busy`` with ``Retry-After``; a full
+disk or failing storage becomes 503 ``disk_full`` / ``storage_unavailable`` with ``Retry-After``
+(registry/failures.py), and ``GET /v1/health`` says so while it lasts.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from registry import __version__, keys as keymod, logs, records
+from registry import __version__, failures, keys as keymod, logs, records
 from registry.config import Settings
 from registry.errors import ApiError, BatchRefused
+from registry.guard import Guard
 from registry.storage import Busy, Database, open_database
 
 
@@ -31,49 +34,16 @@ class Context:
     settings: Settings
     db: Database
     keys: keymod.RegistryKeys
+    health: failures.StorageHealth | None = None
+
+    def __post_init__(self) -> None:
+        if self.health is None:
+            sqlite = self.db.dialect == "sqlite"
+            self.health = failures.StorageHealth(self.settings.data_dir if sqlite else None)
 
 
 def error(status: int, reason: str, detail=None, headers: dict | None = None) -> JSONResponse:
     return JSONResponse({"error": reason, "detail": detail}, status_code=status, headers=headers)
-
-
-class BodyLimit:
-    """ASGI middleware: buffer request bodies up to a limit (batches get a larger one) or answer 413."""
-
-    def __init__(self, app, settings: Settings):
-        self.app, self.settings = app, settings
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        limit = self.settings.max_batch_bytes if scope["path"] == "/v1/batches" else self.settings.max_json_bytes
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            return await self._refuse(scope, receive, send, 413 if declared.isdigit() else 400)
-        body, more = bytearray(), True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > limit:
-                return await self._refuse(scope, receive, send, 413)
-        done = False
-
-        async def replay():
-            nonlocal done
-            if not done:
-                done = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        return await self.app(scope, replay, send)
-
-    async def _refuse(self, scope, receive, send, status: int):
-        reason = "batch_too_large" if scope["path"] == "/v1/batches" and status == 413 else (
-            "body_too_large" if status == 413 else "malformed")
-        await error(status, reason, "request body too large" if status == 413 else "bad Content-Length")(scope, receive, send)
 
 
 class AccessLog:
@@ -131,6 +101,19 @@ def _install_handlers(app: FastAPI) -> None:
     async def busy(_req: Request, _exc: Busy):
         return error(503, "busy", "the registry is busy; retry later", {"Retry-After": "2"})
 
+    async def storage(req: Request, exc: Exception):  # handled here, so never re-raised to the server's log
+        ctx = req.app.state.ctx
+        reason = failures.classify(exc, ctx.settings.data_dir)
+        if reason is None:
+            logs.event("internal_error", logging.ERROR, path=req.url.path[:100], error=type(exc).__name__)
+            return error(500, "internal_error", None)
+        ctx.health.failed(reason)
+        logs.event("storage_failed", logging.WARNING, reason=reason, path=req.url.path[:100], error=type(exc).__name__)
+        return error(503, reason, "storage is failing; retry later", {"Retry-After": str(failures.RETRY_AFTER[reason])})
+
+    for cls in failures.storage_exceptions():
+        app.add_exception_handler(cls, storage)
+
     @app.exception_handler(Exception)
     async def crashed(req: Request, exc: Exception):
         logs.event("internal_error", logging.ERROR, exc=True, path=req.url.path, error=type(exc).__name__)
@@ -147,16 +130,28 @@ class Worker(threading.Thread):
     def run(self) -> None:
         s, last_clean = self.ctx.settings, 0.0
         interval = max(0.05, min(s.housekeeping_interval, s.register_delay / 2 if s.register_delay > 0 else 1.0))
-        while not self.stop_event.wait(interval):
+        wait, failing, repeats, logged = interval, None, 0, 0.0
+        while not self.stop_event.wait(wait):
+            self.ctx.health.refresh()
             try:
                 moved = records.register_due(self.ctx.db, s.register_delay)
                 if moved:
                     logs.event("records_registered", count=moved)
+                    self.ctx.health.succeeded()
                 if time.time() - last_clean > 60:
                     records.housekeeping(self.ctx.db)
                     last_clean = time.time()
+                wait, failing, repeats = interval, None, 0
             except Exception as exc:  # noqa: BLE001 - keep the worker alive; the next pass retries
-                logs.event("worker_error", logging.WARNING, error=type(exc).__name__)
+                reason = failures.classify(exc, s.data_dir)
+                if reason:
+                    self.ctx.health.failed(reason)
+                # one line when a failure starts or changes, then one a minute, not one a pass; back off to 5 s
+                kind, repeats = (reason, type(exc).__name__), repeats + 1
+                if kind != failing or time.monotonic() - logged >= 60:
+                    logs.event("worker_error", logging.WARNING, error=kind[1], reason=reason, repeats=repeats)
+                    logged = time.monotonic()
+                failing, wait = kind, min(5.0, wait * 2)
 
 
 def open_context(settings: Settings) -> Context:
@@ -189,6 +184,6 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     from registry.routes import router
 
     app.include_router(router)
-    app.add_middleware(BodyLimit, settings=settings)
+    app.add_middleware(Guard, ctx=ctx)
     app.add_middleware(AccessLog)
     return app

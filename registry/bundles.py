@@ -18,6 +18,7 @@ from typing import TextIO
 from fieldapp.outbound import wire, bundle as wire_bundle
 from registry import intake, logs
 from registry.errors import BatchRefused
+from registry.sealed import open_stored
 from registry.app import Context
 from registry.storage import Tx
 
@@ -26,14 +27,27 @@ PAGE = 500
 
 def _export_page(tx: Tx, after: int) -> list[tuple]:
     return tx.execute("SELECT p.id, r.record_id, r.item, p.registry_id, r.device_id, d.public_key FROM people p "
-                      "JOIN records r ON r.record_id = p.record_id JOIN devices d ON d.device_id = r.device_id "
-                      "WHERE p.id > ? ORDER BY p.id LIMIT ?", (after, PAGE))
+                      "JOIN records r ON r.device_id = p.device_id AND r.record_id = p.record_id "
+                      "JOIN devices d ON d.device_id = r.device_id WHERE p.id > ? ORDER BY p.id LIMIT ?", (after, PAGE))
 
 
 def export_jsonl(ctx: Context, out: TextIO) -> dict:
-    """Write each registered person's record once (the first record held for them), decrypted,
-    with ``registry_id`` and ``source_device`` added. Returns counts."""
+    """Write each registered person's record once (the first record held for them), decrypted (the stored copy's
+    signature checked again: the device's, or the approval key's for a version 2 item), with ``registry_id`` and ``source_device`` added. Held records are not
+    registered people and are not exported. Returns counts."""
     after, written, failed = 0, 0, 0
+    approvals: dict[tuple[str, str], bytes | None] = {}
+
+    def approval_public(device_id: str, item: dict) -> bytes | None:  # a version 2 item's key, even if since retired
+        fp = (item.get("approval") or {}).get("key") if item.get("v") == wire.ITEM_V2 else None
+        if fp is None:
+            return None
+        if (device_id, fp) not in approvals:
+            row = ctx.db.run(lambda tx: tx.one("SELECT public_key FROM approval_keys WHERE device_id = ? AND "
+                                               "fingerprint = ?", (device_id, fp)), write=False)
+            approvals[(device_id, fp)] = wire.b64d(row[0]) if row else None
+        return approvals[(device_id, fp)]
+
     while True:
         rows = ctx.db.run(lambda tx: _export_page(tx, after), write=False)
         if not rows:
@@ -41,8 +55,8 @@ def export_jsonl(ctx: Context, out: TextIO) -> dict:
         for pid, record_id, item, registry_id, device_id, public_key in rows:
             after = pid
             try:
-                record = wire.open_sealed(json.loads(item), seal_private=ctx.keys.seal_private,
-                                          device_public=wire.b64d(public_key))
+                stored = json.loads(item)
+                record = open_stored(stored, ctx.keys, wire.b64d(public_key), approval_public(device_id, stored))
             except wire.WireError as exc:
                 logs.event("export_failed", logging.ERROR, reason=exc.reason, registry_id=registry_id)
                 failed += 1

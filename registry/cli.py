@@ -20,6 +20,22 @@ from registry import keys as keymod, logs
 from registry.config import Settings
 
 DB_ENV = "FIELDAPP_REGISTRY_DATABASE_URL"
+_COUNT, _SECONDS, _RATE = "count", "seconds", "rate"  # int >= 1; float > 0; float >= 0
+# serve flags that set the Settings field of the same name; defaults and meaning: docs/registry.md "Limits"
+LIMIT_FLAGS = (("--max-batch-decompressed", _COUNT, "largest inflated batch (default 1 MiB)"),
+               ("--header-timeout", _SECONDS, "a request head must arrive whole within this (default 10)"),
+               ("--body-timeout", _SECONDS, "longest wait for the next piece of a request body (default 30)"),
+               ("--keep-alive-timeout", _SECONDS, "an idle connection is closed after this (default 5)"),
+               ("--max-connections", _COUNT, "open connections + requests in progress; beyond: 503 (default 512)"),
+               ("--batch-concurrency", _COUNT, "batches taken in at once; beyond: wait, then 503 busy (default 8)"),
+               ("--device-batch-concurrency", _COUNT, "batches of one device at once; beyond: wait, 429 (default 2)"),
+               ("--intake-wait", _SECONDS, "longest wait of a batch for an intake slot (default 30)"),
+               ("--rate-auth", _RATE, "challenges, and tokens, per second per client address (default 20; 0: off)"),
+               ("--rate-auth-burst", _COUNT, "burst of --rate-auth (default 200)"),
+               ("--rate-enroll", _RATE, "enrollments per second per client address (default 10; 0: off)"),
+               ("--rate-enroll-burst", _COUNT, "burst of --rate-enroll (default 300)"),
+               ("--rate-global", _RATE, "challenge + token + enroll per second, all clients (default 200; 0: off)"),
+               ("--rate-global-burst", _COUNT, "burst of --rate-global (default 1000)"))
 
 
 def _print(obj) -> None:
@@ -28,7 +44,9 @@ def _print(obj) -> None:
 
 def _settings(args) -> Settings:
     s = Settings(data_dir=Path(args.data_dir).expanduser().resolve(), database_url=args.database_url or None)
-    for name in ("register_delay", "receipt_retention_days", "max_batch_bytes", "max_batch_items", "token_ttl"):
+    limits = tuple(flag[2:].replace("-", "_") for flag, _kind, _help in LIMIT_FLAGS)
+    for name in ("register_delay", "receipt_retention_days", "max_batch_bytes", "max_batch_items", "token_ttl",
+                 *limits):
         if getattr(args, name, None) is not None:
             s = replace(s, **{name: getattr(args, name)})
     return s
@@ -41,13 +59,11 @@ def _context(args):
 
 
 def cmd_serve(args) -> int:
-    import uvicorn
-
+    from registry import server
     from registry.app import create_app
 
-    app = create_app(_settings(args))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
-                timeout_graceful_shutdown=5)
+    settings = _settings(args)
+    server.serve(create_app(settings), settings, args.host, args.port, args.forwarded_allow_ips)
     return Exit.OK
 
 
@@ -65,9 +81,10 @@ def cmd_enrollment_code(args) -> int:
 
 
 def cmd_devices(args) -> int:
-    from registry import devices
+    from registry import approval, devices
 
-    _print(devices.list_devices(_context(args).db))
+    db = _context(args).db
+    _print(approval.annotate(db, devices.list_devices(db)))  # + approval key, kept audit head seq, audit alerts
     return Exit.OK
 
 
@@ -100,7 +117,9 @@ def cmd_import_bundle(args) -> int:
     except wire.WireError as exc:
         return _fail(exc.reason)
     except OSError:
-        return _fail("unreadable_file")
+        if not Path(args.file).is_file() or not os.access(args.file, os.R_OK):
+            return _fail("unreadable_file")
+        raise  # a storage failure: main reports it
     receipts = summary.pop("receipts")
     if args.receipts:
         keymod.write_new_private(Path(args.receipts), json.dumps(receipts, sort_keys=True).encode())
@@ -108,9 +127,37 @@ def cmd_import_bundle(args) -> int:
     return Exit.FAIL if summary["refused"] else Exit.OK
 
 
-def _fail(reason: str) -> int:
-    print(json.dumps({"error": reason}), file=sys.stderr)
+def cmd_duplicates(args) -> int:
+    from registry import review
+
+    _print(review.held_records(_context(args).db))
+    return Exit.OK
+
+
+def cmd_resolve(args) -> int:
+    from registry import review
+
+    try:
+        _print(review.resolve(_context(args).db, args.device_id, args.record_id, same_as=args.same_as))
+    except review.ResolveError as exc:
+        return _fail(exc.reason)
+    return Exit.OK
+
+
+def _fail(reason: str, **extra) -> int:
+    print(json.dumps({"error": reason, **extra}), file=sys.stderr)
     return Exit.FAIL
+
+
+def _limit(kind: str):
+    def parse(text: str):
+        value = int(text) if kind == _COUNT else float(text)
+        if kind == _COUNT and value < 1 or kind == _SECONDS and not value > 0 or kind == _RATE and not value >= 0:
+            raise argparse.ArgumentTypeError({_COUNT: "must be at least 1", _SECONDS: "must be more than 0",
+                                              _RATE: "must not be negative"}[kind])
+        return value
+
+    return parse
 
 
 def _at_least(minimum: int):
@@ -143,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-batch-bytes", type=int, help="largest compressed batch body")
     p.add_argument("--max-batch-items", type=int, help="most items in one batch")
     p.add_argument("--token-ttl", type=_at_least(1), help="bearer token lifetime in seconds (default 900)")
+    for flag, kind, text in LIMIT_FLAGS:
+        p.add_argument(flag, type=_limit(kind), help=text)
+    p.add_argument("--forwarded-allow-ips", help="proxy addresses whose X-Forwarded-For gives the client address "
+                   "(default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1)")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("keys", help="print the public keys (JSON) for provisioning devices")
     _common(p, db=False)
@@ -168,13 +219,26 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--receipts", help="also write the signed receipts (JSON) to this new file")
     p.set_defaults(func=cmd_import_bundle)
+    p = sub.add_parser("duplicates", help="list held records (their national ID was first registered elsewhere)")
+    _common(p)
+    p.set_defaults(func=cmd_duplicates)
+    p = sub.add_parser("resolve", help="decide a held record: the same member as a registry ID, or a new one")
+    p.add_argument("device_id")
+    p.add_argument("record_id")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--same-as", metavar="REGISTRY_ID", help="the held record is this member (a duplicate)")
+    how.add_argument("--distinct", action="store_true", help="the held record is another member: register it")
+    _common(p)
+    p.set_defaults(func=cmd_resolve)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.umask(0o077)
     args = build_parser().parse_args(argv)
-    logs.setup()
+    serving = args.command == "serve"
+    logs.setup(queued=serving, also=("uvicorn",) if serving else ())
+    from registry import failures
     from registry.storage import Busy, KeyMismatch
 
     try:
@@ -183,3 +247,10 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("key_mismatch")
     except Busy:
         return _fail("busy")
+    except Exception as exc:  # noqa: BLE001 - one JSON line, never a traceback (it could show data)
+        reason = failures.classify(exc, Path(args.data_dir).expanduser())
+        if reason == failures.DISK_FULL:
+            return _fail("disk_full")
+        return _fail("storage_error" if reason else "internal_error", kind=type(exc).__name__)
+    finally:
+        logs.flush()

@@ -66,8 +66,11 @@ def _consume_code(tx: Tx, code: str, device_id: str, at: float) -> None:
         raise ApiError(403, "code_used", "the enrollment code was already used")
 
 
-def enroll(db: Database, code: str, public_key_b64: str, name: str | None) -> str:
-    """Spend ``code`` to enroll a device with its Ed25519 public key; return the new device ID."""
+def enroll(db: Database, code: str, public_key_b64: str, name: str | None, then=None) -> str:
+    """Spend ``code`` to enroll a device with its Ed25519 public key; return the new device ID.
+
+    ``then(tx, device_id, at)``, if given, runs in the same transaction (``registry.approval`` registers the
+    device's approval key there)."""
     try:
         wire.check_public_key(wire.b64d(public_key_b64))
     except wire.WireError:
@@ -81,6 +84,8 @@ def enroll(db: Database, code: str, public_key_b64: str, name: str | None) -> st
                    "ON CONFLICT (public_key) DO NOTHING", (device_id, public_key_b64, name, at))
         if tx.rowcount != 1:
             raise ApiError(409, "key_already_enrolled", "this public key belongs to an enrolled device")
+        if then is not None:
+            then(tx, device_id, at)
 
     db.run(work)
     return device_id
@@ -101,12 +106,24 @@ def active_device_key(db: Database, device_id: str) -> bytes:
     return wire.b64d(row[0])
 
 
-def new_challenge(db: Database, device_id: str, ttl: int) -> str:
-    """A single-use nonce for ``device_id``; refused for unknown or revoked devices."""
+def new_challenge(db: Database, device_id: str, ttl: int, keep: int = 8) -> str:
+    """A single-use nonce for ``device_id``; refused for unknown or revoked devices.
+
+    At most ``keep`` unexpired nonces are outstanding per device: a new one replaces the oldest (and expired ones
+    go), so a flood of challenges cannot grow the table, and the device's own login, a moment later, still works."""
     active_device_key(db, device_id)
     nonce = wire.b64e(secrets.token_bytes(32))
-    db.run(lambda tx: tx.execute("INSERT INTO nonces (nonce_hash, device_id, expires_at) VALUES (?, ?, ?)",
-                                 (_hash(nonce), device_id, now() + ttl)))
+    new = _hash(nonce)
+
+    def work(tx: Tx) -> None:
+        at = now()
+        tx.execute("INSERT INTO nonces (nonce_hash, device_id, expires_at) VALUES (?, ?, ?)", (new, device_id, at + ttl))
+        tx.execute("DELETE FROM nonces WHERE device_id = ? AND nonce_hash <> ? AND (expires_at <= ? OR nonce_hash "
+                   "NOT IN (SELECT nonce_hash FROM nonces WHERE device_id = ? AND nonce_hash <> ? "
+                   "ORDER BY expires_at DESC, nonce_hash DESC LIMIT ?))",
+                   (device_id, new, at, device_id, new, max(0, keep - 1)))
+
+    db.run(work)
     return nonce
 
 
@@ -130,13 +147,14 @@ def issue_token(db: Database, keys: RegistryKeys, device_id: str, nonce: str, si
 
 
 def _token_mac(keys: RegistryKeys, body: str) -> str:
-    return hmac.new(keys.token_key, b"token:" + body.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(keys.token_key, b"token:" + body.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
 
 
 def check_token(db: Database, keys: RegistryKeys, token: str | None) -> tuple[str, bytes]:
     """The ``(device_id, device public key)`` a bearer token stands for; ApiError otherwise."""
     parts = token.split(".") if isinstance(token, str) and len(token) < 1000 else []
-    if len(parts) != 3 or parts[0] != "v1" or not hmac.compare_digest(_token_mac(keys, parts[1]), parts[2]):
+    if len(parts) != 3 or parts[0] != "v1" or not hmac.compare_digest(  # as bytes: any text is a 401, never a 500
+            _token_mac(keys, parts[1]).encode("ascii"), parts[2].encode("utf-8", "surrogatepass")):
         raise ApiError(401, "bad_token", "missing or invalid bearer token")
     try:
         payload = json.loads(b64url_decode(parts[1]))

@@ -1,14 +1,18 @@
 """The registry's key material in its data folder.
 
 ``registry-keys.json`` (mode 0600 in a 0700 folder) holds the X25519 sealing pair (records
-are sealed to its public half), the Ed25519 signing pair (receipts), the HMAC key for
-national-ID duplicate detection and the HMAC key for bearer tokens. It is created on first
-use: written to a 0600 temporary file, fsynced, then hard-linked into place, so two
-processes starting at once agree on one key set (the loser reads the winner's file).
+are sealed to its public half), the Ed25519 signing pair (receipts, status answers), the HMAC key for
+national-ID duplicate detection and the HMAC key for bearer tokens. Two more keys are derived from the
+national-ID key with HKDF-SHA256 (no file format change): the content MAC key (``content_mac``: duplicate or
+conflict, without an unkeyed hash of any record) and the at-rest wrapping key for the clear ``content_hash`` of
+version 1 items (``registry.sealed``). The file is created on first use: written to a 0600 temporary file,
+fsynced, then hard-linked into place, so two processes starting at once agree on one key set (the loser reads the
+winner's file).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -17,11 +21,22 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from fieldapp.outbound import wire
 from fieldapp.base.fsutil import fsync_dir, secure_dir
 
 KEYS_FILE = "registry-keys.json"
+
+
+@functools.lru_cache(maxsize=16)
+def _derived(secret: bytes, info: bytes) -> bytes:
+    """HKDF-SHA256(secret, info), derived once per process (intake asks for it for every record)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(secret)
 FILE_MODE = 0o600
+CONTENT_MAC_INFO = b"fieldapp registry content mac v1"
+HASH_WRAP_INFO = b"fieldapp registry content hash wrap v1"
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,16 @@ class RegistryKeys:
         """Keyed HMAC of a normalised national ID: duplicates are found without storing the ID."""
         norm = "".join(ch for ch in national_id.upper() if ch.isalnum())
         return hmac.new(self.nid_key, b"nid:" + norm.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def derived(self, info: bytes) -> bytes:
+        """A 32-byte key derived from the national-ID key: HKDF-SHA256(nid_key, info=``info``), no salt."""
+        return _derived(self.nid_key, info)
+
+    def content_mac(self, record: dict) -> str:
+        """Hex HMAC-SHA256 of the canonical JSON of ``record`` without ``record_id``, under the content MAC key:
+        the same content gives the same MAC, and nobody without the registry's keys can test a guess against it."""
+        body = wire.canonical_json({k: v for k, v in record.items() if k != "record_id"})
+        return hmac.new(self.derived(CONTENT_MAC_INFO), body, hashlib.sha256).hexdigest()
 
 
 def write_new_private(path: Path, data: bytes) -> bool:

@@ -11,6 +11,8 @@ from typing import Annotated, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 B64_KEY = r"^[A-Za-z0-9+/]{43}=$"  # base64 of 32 raw bytes
+B64_SIG = r"^[A-Za-z0-9+/]{86}==$"  # base64 of a 64-byte Ed25519 signature
+FINGERPRINT = "32 hex digits: the first 16 bytes of the SHA-256 of the raw public key (wire.key_fingerprint)"
 ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 
 
@@ -24,13 +26,17 @@ class ErrorOut(BaseModel):
 
 
 class HealthOut(BaseModel):
-    status: Literal["ok"]
+    status: Literal["ok", "degraded"]
     time: str
+    reason: Optional[str] = Field(None, description="When degraded: disk_full or storage_unavailable")
+    since: Optional[str] = Field(None, description="When degraded: when the failure began (UTC)")
 
 
 class KeysOut(BaseModel):
     seal_public_key: str = Field(description="X25519 public key, base64 raw: records are sealed to it")
-    sign_public_key: str = Field(description="Ed25519 public key, base64 raw: receipts are signed with it")
+    sign_public_key: str = Field(description="Ed25519 public key, base64 raw: receipts and status answers are "
+                                             "signed with it")
+    protocol: list[int] = Field(description="Wire format versions this registry takes (items and batches)")
 
 
 class ReferenceOut(BaseModel):
@@ -42,6 +48,10 @@ class EnrollIn(Strict):
     code: str = Field(min_length=1, max_length=64, description="One-time enrollment code from the operator")
     public_key: str = Field(pattern=B64_KEY, description="The device's Ed25519 public key, base64 raw")
     name: Optional[str] = Field(None, max_length=100, description="A label for the device (no personal data)")
+    approval_public_key: Optional[str] = Field(None, pattern=B64_KEY, description="The laptop's supervisor approval "
+                                               "key (Ed25519, base64 raw); with approval_proof")
+    approval_proof: Optional[str] = Field(None, pattern=B64_SIG, description="proofs.approval_key_proof: the approval "
+                                          "key's signature binding it to public_key (base64)")
 
     @field_validator("name")
     @classmethod
@@ -51,8 +61,25 @@ class EnrollIn(Strict):
         return value
 
 
-class EnrollOut(KeysOut):
+class EnrollOut(BaseModel):
     device_id: str
+    seal_public_key: str = Field(description="X25519 public key, base64 raw: records are sealed to it")
+    sign_public_key: str = Field(description="Ed25519 public key, base64 raw: receipts are signed with it")
+    approval_key: Optional[str] = Field(None, description="Fingerprint of the approval key registered with the device "
+                                        "(only when one was sent): " + FINGERPRINT)
+
+
+class ApprovalKeyIn(Strict):
+    approval_public_key: str = Field(pattern=B64_KEY, description="The supervisor approval key, Ed25519, base64 raw")
+    approval_proof: str = Field(pattern=B64_SIG, description="proofs.approval_key_proof for this device (base64)")
+    code: Optional[str] = Field(None, min_length=1, max_length=64, description="A one-time enrollment code: needed "
+                                "(and spent) only to replace a registered approval key")
+
+
+class ApprovalKeyOut(BaseModel):
+    device_id: str
+    approval_key: str = Field(description=FINGERPRINT)
+    state: Literal["registered", "unchanged", "rotated"]
 
 
 class ChallengeIn(Strict):
@@ -77,20 +104,29 @@ class TokenOut(BaseModel):
 
 class ResultOut(BaseModel):
     record_id: Optional[str]
-    status: Literal["accepted", "duplicate", "rejected", "conflict"]
+    status: Literal["accepted", "duplicate", "rejected", "conflict", "held"] = Field(
+        description="held (version 2 batches only): the national ID was first registered from another device")
     registry_id: Optional[str] = None
-    reason: Optional[str] = Field(None, description="For rejected: invalid_record, bad_item_signature, undecryptable, ...")
+    reason: Optional[str] = Field(None, description="For rejected: invalid_record, bad_item_signature, undecryptable, "
+                                  "approval_required, bad_approval_signature, no_approval_key, ...")
     problems: Optional[list[dict]] = Field(None, description="For invalid_record: [{path, code}] (never values)")
 
 
+class AuditHeadOut(BaseModel):
+    seq: int
+    hash: str
+
+
 class ReceiptBody(BaseModel):
-    v: int
+    v: int = Field(description="1 for a version 1 batch, 2 for a version 2 batch")
     batch_id: str
     batch_sha256: str = Field(description="Hex SHA-256 of the request body (as sent, compressed)")
     device_id: str
     idempotency_key: str
     issued_at: str
     results: list[ResultOut]
+    audit_head: Optional[AuditHeadOut] = Field(None, description="Version 2 only: the laptop's audit chain head the "
+                                               "registry keeps (highest seq), or null")
 
 
 class ReceiptOut(BaseModel):
@@ -104,7 +140,7 @@ class StatusIn(Strict):
 
 class StatusRecord(BaseModel):
     record_id: str
-    state: Literal["received", "registered", "rejected"]
+    state: Literal["received", "registered", "rejected", "held"]
     registry_id: Optional[str] = None
     duplicate: Optional[bool] = None
     reason: Optional[str] = None
@@ -115,3 +151,7 @@ class StatusOut(BaseModel):
     records: list[StatusRecord]
     cursor: str = Field(description="Opaque; pass as ?since= to get later changes")
     more: bool = False
+    device_id: str = Field(description="The device this answer is for")
+    issued_at: str
+    signature: str = Field(description="Ed25519 by the registry signing key (proofs.sign_status) over every other "
+                                       "field, base64")

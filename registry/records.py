@@ -1,7 +1,9 @@
 """Record states: status answers for devices, the registration step, housekeeping.
 
 States: ``received`` (accepted, held), ``registered`` (the reference registry's stand-in
-for the national registration step), ``rejected`` (with its reason and problem codes).
+for the national registration step), ``rejected`` (with its reason and problem codes), ``held`` (its national ID
+was first registered from another device: waiting for the operator, ``registry.review``; never registered by the
+background step, and its answer names no registry ID).
 Every state change stamps the row with the transaction's ``seq``; ``since`` cursors are
 those numbers (see ``storage``), so a device polling with its last cursor sees each change
 exactly once even with several registry processes.
@@ -19,8 +21,13 @@ CHUNK = 500
 
 
 def _record_view(row: tuple) -> dict:
+    """A record's status entry, without null fields (status answers are signed as sent)."""
     record_id, state, registry_id, duplicate_of, seq = row
-    out = {"record_id": record_id, "state": state, "registry_id": registry_id}
+    out = {"record_id": record_id, "state": state}
+    if state == "held":
+        return out  # no registry ID: the one it matched is another device's
+    if registry_id:
+        out["registry_id"] = registry_id
     if duplicate_of:
         out["duplicate"] = True
     return out
@@ -97,13 +104,14 @@ def register_due(db: Database, delay: float, limit: int = 1000) -> int:
         return 0  # the common case: no write lock taken
 
     def work(tx: Tx) -> int:
-        due = [r[0] for r in tx.execute("SELECT record_id FROM records WHERE state = 'received' AND received_at <= ? "
-                                        "ORDER BY received_at LIMIT ?", (cutoff, limit))]
+        due = tx.execute("SELECT device_id, record_id FROM records WHERE state = 'received' AND received_at <= ? "
+                         "ORDER BY received_at LIMIT ?", (cutoff, limit))
         if not due:
             return 0
-        seq, marks = tx.next_seq(), ",".join("?" * len(due))
+        seq, marks = tx.next_seq(), ",".join("(?, ?)" for _ in due)
         tx.execute(f"UPDATE records SET state = 'registered', seq = ?, updated_at = ? "
-                   f"WHERE state = 'received' AND record_id IN ({marks})", [seq, time.time(), *due])
+                   f"WHERE state = 'received' AND (device_id, record_id) IN (VALUES {marks})",
+                   [seq, time.time(), *(v for pair in due for v in pair)])
         return tx.rowcount
 
     return db.run(work)

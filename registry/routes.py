@@ -11,17 +11,19 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fieldapp.domain.geo import DATA_VERSION as geo_version
 from fieldapp.domain.occupations import OCCUPATIONS_VERSION as occ_version
-from fieldapp.outbound import wire
-from registry import devices, intake, logs, records
-from registry.models import (ChallengeIn, ChallengeOut, EnrollIn, EnrollOut, ErrorOut, HealthOut, KeysOut, ReceiptOut,
-                             ReferenceOut, StatusIn, StatusOut, TokenIn, TokenOut)
+from fieldapp.outbound import proofs, wire
+from registry import approval, devices, intake, logs, records
+from registry.errors import ApiError
+from registry.models import (ApprovalKeyIn, ApprovalKeyOut, ChallengeIn, ChallengeOut, EnrollIn, EnrollOut, ErrorOut,
+                             HealthOut, KeysOut, ReceiptOut, ReferenceOut, StatusIn, StatusOut, TokenIn, TokenOut)
 
 router = APIRouter(prefix="/v1")
 bearer = HTTPBearer(auto_error=False, description="Token from POST /v1/auth/token")
-WHY = {400: "Malformed request (error: malformed, bad_public_key, bad_batch_signature, ...)",
+PROTOCOL = [wire.ITEM_V1, wire.ITEM_V2]  # wire versions taken: 1 (release 0.1.0 laptops) and 2
+WHY = {400: "Malformed request (error: malformed, bad_public_key, bad_batch_signature, bad_approval_proof, ...)",
        401: "Not authenticated (error: bad_token, token_expired, unknown_device, bad_nonce, bad_signature)",
        403: "Forbidden (error: device_revoked, device_mismatch, bad_code, code_used, code_expired)",
-       409: "Conflict (error: idempotency_key_reused, key_already_enrolled)",
+       409: "Conflict (error: idempotency_key_reused, key_already_enrolled, approval_key_exists)",
        413: "Too large (error: batch_too_large, body_too_large)", 415: "Content-Encoding is not gzip",
        503: "Busy; retry after Retry-After seconds (error: busy)"}
 
@@ -41,22 +43,36 @@ def ctx(request: Request):
 
 
 def current_device(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> tuple[str, bytes]:
-    """``(device_id, public key)`` of the bearer token's device (401/403 otherwise)."""
+    """``(device_id, public key)`` of the bearer token's device (401/403 otherwise). For a batch the guard has
+    checked the token already, from the headers, before the body was read (``registry.guard``)."""
+    checked = getattr(request.state, "device", None)
+    if checked is not None:
+        return checked
     c = ctx(request)
     return devices.check_token(c.db, c.keys, creds.credentials if creds else None)
 
 
-@router.get("/health", response_model=HealthOut)
-def health():
-    """Cheap liveness/connectivity probe (no database access)."""
-    return {"status": "ok", "time": wire.now_iso()}
+@router.get("/health", response_model=HealthOut, response_model_exclude_none=True, responses={503: {
+    "model": HealthOut, "description": "Degraded while storage fails (reason: disk_full, storage_unavailable)"}})
+async def health(request: Request):
+    """Cheap liveness/connectivity probe, on the event loop (no database access, no thread): 200 ``ok``, or 503
+    ``degraded`` with the reason (``disk_full``, ``storage_unavailable``) and ``Retry-After`` while storage fails."""
+    from registry.failures import RETRY_AFTER
+
+    failing = ctx(request).health.state()
+    if failing is None:
+        return {"status": "ok", "time": wire.now_iso()}
+    doc = {"status": "degraded", "reason": failing[0], "since": failing[1], "time": wire.now_iso()}
+    return Response(wire.canonical_json(doc), status_code=503, media_type="application/json",
+                    headers={"Retry-After": str(RETRY_AFTER[failing[0]])})
 
 
 @router.get("/keys", response_model=KeysOut)
 def public_keys(request: Request):
-    """The registry's sealing (X25519) and receipt-signing (Ed25519) public keys."""
+    """The registry's sealing (X25519) and signing (Ed25519) public keys, and the wire versions it takes."""
     info = ctx(request).keys.public_info()
-    return {"seal_public_key": info["seal_public_key"], "sign_public_key": info["sign_public_key"]}
+    return {"seal_public_key": info["seal_public_key"], "sign_public_key": info["sign_public_key"],
+            "protocol": PROTOCOL}
 
 
 @router.get("/reference", response_model=ReferenceOut)
@@ -65,21 +81,42 @@ def reference():
     return {"address_lists": str(geo_version), "occupations": str(occ_version)}
 
 
-@router.post("/devices/enroll", response_model=EnrollOut, responses=errors(400, 403, 409, 413))
+@router.post("/devices/enroll", response_model=EnrollOut, response_model_exclude_none=True,
+             responses=errors(400, 403, 409, 413))
 def enroll(body: EnrollIn, request: Request):
-    """Spend a one-time enrollment code to register a device's Ed25519 public key."""
+    """Spend a one-time enrollment code to register a device's Ed25519 public key (and, optionally, its
+    supervisor approval key with a proof; a bad proof is refused before the code is spent)."""
     c = ctx(request)
-    device_id = devices.enroll(c.db, body.code, body.public_key, body.name)
-    logs.event("device_enrolled", device_id=device_id)
+    hook, fingerprint = None, None
+    if body.approval_public_key is not None or body.approval_proof is not None:
+        try:
+            device_b64 = wire.b64e(wire.b64d(body.public_key))
+        except wire.WireError:
+            raise ApiError(400, "bad_public_key", "public_key must be a base64 raw Ed25519 key") from None
+        public = approval.check_proof(device_b64, body.approval_public_key, body.approval_proof)
+        hook, fingerprint = approval.at_enrollment(public), wire.key_fingerprint(public)
+    device_id = devices.enroll(c.db, body.code, body.public_key, body.name, then=hook)
+    logs.event("device_enrolled", device_id=device_id, approval_key=fingerprint)
     info = c.keys.public_info()
-    return {"device_id": device_id, "seal_public_key": info["seal_public_key"], "sign_public_key": info["sign_public_key"]}
+    return {"device_id": device_id, "seal_public_key": info["seal_public_key"], "sign_public_key": info["sign_public_key"],
+            "approval_key": fingerprint}
+
+
+@router.post("/devices/approval-key", response_model=ApprovalKeyOut, responses=errors(400, 401, 403, 409, 413))
+def approval_key(body: ApprovalKeyIn, request: Request, device: tuple[str, bytes] = Depends(current_device)):
+    """Register this device's supervisor approval key: the first one on the device's token alone (trust on first
+    use), the same one again changes nothing, another one only with a fresh one-time enrollment code (the old key
+    is retired). From then on every record of the device must carry a valid approval signature."""
+    return approval.register(ctx(request).db, device[0], device[1], body.approval_public_key, body.approval_proof,
+                             body.code)
 
 
 @router.post("/auth/challenge", response_model=ChallengeOut, responses=errors(400, 401, 403, 413))
 def challenge(body: ChallengeIn, request: Request):
     """A single-use nonce for the device to sign (expires quickly)."""
     c = ctx(request)
-    return {"nonce": devices.new_challenge(c.db, body.device_id, c.settings.nonce_ttl), "expires_in": c.settings.nonce_ttl}
+    nonce = devices.new_challenge(c.db, body.device_id, c.settings.nonce_ttl, c.settings.max_nonces_per_device)
+    return {"nonce": nonce, "expires_in": c.settings.nonce_ttl}
 
 
 @router.post("/auth/token", response_model=TokenOut, responses=errors(400, 401, 403, 413))
@@ -122,19 +159,25 @@ async def post_batch(
     return Response(wire.canonical_json(envelope), media_type="application/json")  # byte-identical on replay
 
 
-@router.post("/status", response_model=StatusOut, response_model_exclude_none=True, responses=AUTH_ERRORS)
+def signed_status(request: Request, device_id: str, answer: dict) -> Response:
+    """A status answer signed by the registry for this device, sent exactly as signed."""
+    signed = proofs.sign_status(answer, ctx(request).keys.sign_private, device_id=device_id, issued_at=wire.now_iso())
+    return Response(wire.canonical_json(signed), media_type="application/json")
+
+
+@router.post("/status", response_model=StatusOut, responses=AUTH_ERRORS)
 def status_by_ids(body: StatusIn, request: Request, device: tuple[str, bytes] = Depends(current_device)):
-    """Current state of some of this device's records (unknown IDs are left out)."""
+    """Current state of some of this device's records (unknown IDs are left out); signed by the registry."""
     found = records.status_by_ids(ctx(request).db, device[0], body.record_ids)
-    return {"records": found, "cursor": "", "more": False}
+    return signed_status(request, device[0], {"records": found, "cursor": "", "more": False})
 
 
-@router.get("/status", response_model=StatusOut, response_model_exclude_none=True, responses=AUTH_ERRORS)
+@router.get("/status", response_model=StatusOut, responses=AUTH_ERRORS)
 def status_since(request: Request, since: str = Query("0", max_length=20, pattern=r"^[0-9]{1,18}$",
                                                       description="Cursor from the previous answer; 0 for all"),
                  device: tuple[str, bytes] = Depends(current_device)):
-    """Changes to this device's records after the cursor, oldest first."""
+    """Changes to this device's records after the cursor, oldest first; signed by the registry."""
     c = ctx(request)
     found, cursor, more = records.status_since(c.db, device[0], int(since), c.settings.status_page)
-    return {"records": found, "cursor": str(cursor), "more": more}
+    return signed_status(request, device[0], {"records": found, "cursor": str(cursor), "more": more})
 

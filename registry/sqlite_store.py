@@ -22,7 +22,7 @@ class SqliteDatabase(Database):
     dialect = "sqlite"
     attempts = 4
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 10000):
+    def __init__(self, path: Path, busy_timeout_ms: int = 10000, keys_loader: Callable | None = None):
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
         self._local = threading.local()
@@ -31,7 +31,7 @@ class SqliteDatabase(Database):
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)  # owner-only before any data
         os.fchmod(fd, 0o600)
         os.close(fd)
-        self.migrate("INTEGER PRIMARY KEY AUTOINCREMENT")
+        self.migrate("INTEGER PRIMARY KEY AUTOINCREMENT", keys_loader=keys_loader)
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)

@@ -1,4 +1,4 @@
-"""Storage: the schema, the backend-neutral transaction API and the backend factory.
+"""Storage: the backend-neutral transaction API, migrations and the backend factory (the tables: ``schema``).
 
 Both backends (``sqlite_store`` and ``pg_store``) expose :class:`Database`: ``run(fn)`` runs
 ``fn(tx)`` in one transaction, committing on return, rolling back on an exception and
@@ -6,7 +6,7 @@ retrying transient failures (lock timeouts, deadlocks, serialization failures); 
 persist it raises :class:`Busy` (HTTP 503 with ``Retry-After``). SQL is written once with
 ``?`` placeholders and portable statements (``INSERT ... ON CONFLICT``, ``RETURNING``).
 
-Correctness never depends on in-process state: codes, nonces, devices, idempotency and
+Correctness never depends on in-process state: codes, nonces, devices, approval keys, idempotency and
 record identity are all rows guarded by primary keys and unique constraints, so several
 processes over one PostgreSQL database are safe. The ``seq`` counter row is bumped by every
 transaction that changes a record state (and holds its row lock until commit), so state
@@ -19,43 +19,11 @@ import logging
 import time
 from typing import Any, Callable, TypeVar
 
-from fieldapp.base.sqlscript import statements
-from registry import logs
+from registry import logs, schema
 
 T = TypeVar("T")
-SCHEMA_VERSION = "1"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS enrollment_codes (
-  code_hash TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL,
-  used_at DOUBLE PRECISION, device_id TEXT);
-CREATE TABLE IF NOT EXISTS devices (
-  device_id TEXT PRIMARY KEY, public_key TEXT NOT NULL UNIQUE, name TEXT,
-  enrolled_at DOUBLE PRECISION NOT NULL, revoked_at DOUBLE PRECISION);
-CREATE TABLE IF NOT EXISTS nonces (
-  nonce_hash TEXT PRIMARY KEY, device_id TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL);
-CREATE TABLE IF NOT EXISTS people (
-  id {serial}, registry_id TEXT UNIQUE, nid_hmac TEXT UNIQUE, record_id TEXT NOT NULL,
-  created_at DOUBLE PRECISION NOT NULL);
-CREATE TABLE IF NOT EXISTS records (
-  record_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, batch_id TEXT NOT NULL, content_hash TEXT NOT NULL,
-  enrolled_on TEXT NOT NULL, registry_id TEXT, duplicate_of TEXT, state TEXT NOT NULL,
-  received_at DOUBLE PRECISION NOT NULL, updated_at DOUBLE PRECISION NOT NULL, seq BIGINT NOT NULL,
-  item TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS records_device_seq ON records (device_id, seq);
-CREATE INDEX IF NOT EXISTS records_state ON records (state, received_at);
-CREATE TABLE IF NOT EXISTS rejections (
-  device_id TEXT NOT NULL, record_id TEXT NOT NULL, reason TEXT NOT NULL, problems TEXT NOT NULL,
-  seq BIGINT NOT NULL, at DOUBLE PRECISION NOT NULL, PRIMARY KEY (device_id, record_id));
-CREATE INDEX IF NOT EXISTS rejections_device_seq ON rejections (device_id, seq);
-CREATE TABLE IF NOT EXISTS batches (
-  device_id TEXT NOT NULL, idempotency_key TEXT NOT NULL, body_sha256 TEXT NOT NULL, batch_id TEXT NOT NULL,
-  receipt TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL,
-  PRIMARY KEY (device_id, idempotency_key));
-CREATE INDEX IF NOT EXISTS batches_expiry ON batches (expires_at);
-"""
+SCHEMA_VERSION = schema.SCHEMA_VERSION  # the tables are in ``registry.schema``
+SCHEMA = schema.SCHEMA
 
 
 class Busy(Exception):
@@ -113,19 +81,17 @@ class Database:
                 time.sleep(min(0.05 * 2 ** attempt, 1.0))
         raise Busy("database busy")
 
-    def migrate(self, serial: str, lock_sql: str | None = None) -> None:
-        """Create the tables (idempotent; serialised by ``lock_sql`` where given)."""
+    def migrate(self, serial: str, lock_sql: str | None = None, keys_loader: Callable | None = None) -> str:
+        """Create the tables or upgrade them to the current schema (idempotent; serialised by ``lock_sql`` where
+        given, and by the write transaction itself on SQLite). ``keys_loader`` gives the registry keys, needed
+        only to upgrade a version 1 database (its stored items are decrypted once). Returns what was done."""
 
-        def create(tx: Tx) -> None:
+        def create(tx: Tx) -> str:
             if lock_sql:
                 tx.execute(lock_sql)
-            for stmt in statements(SCHEMA.format(serial=serial)):
-                tx.execute(stmt)
-            tx.execute("INSERT INTO counters (name, value) VALUES ('seq', 0) ON CONFLICT (name) DO NOTHING")
-            tx.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
-                       (SCHEMA_VERSION,))
+            return schema.create_or_upgrade(tx, serial, keys_loader)
 
-        self.run(create)
+        return self.run(create)
 
     def bind_keys(self, fingerprint: str) -> None:
         """Record the key fingerprint on first use; refuse a data folder with other keys."""
@@ -139,15 +105,26 @@ class Database:
             raise KeyMismatch("the data folder's keys do not match this database's")
 
 
-def open_database(settings: Any) -> Database:
-    """The configured backend, migrated: PostgreSQL for a ``postgresql://`` URL, else SQLite in the data dir."""
+def open_database(settings: Any, keys: Any = None) -> Database:
+    """The configured backend, migrated: PostgreSQL for a ``postgresql://`` URL, else SQLite in the data dir.
+
+    ``keys`` (``RegistryKeys``) are read from the data folder when not given, and only if a version 1 database
+    has to be upgraded."""
     url = settings.database_url
+
+    def keys_loader():
+        if keys is not None:
+            return keys
+        from registry.keys import load_or_create
+
+        return load_or_create(settings.data_dir)
+
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
             raise ValueError("--database-url must be a postgresql:// URL")
         from registry.pg_store import PostgresDatabase
 
-        return PostgresDatabase(url)
+        return PostgresDatabase(url, keys_loader=keys_loader)
     from registry.sqlite_store import SqliteDatabase
 
-    return SqliteDatabase(settings.data_dir / "registry.db")
+    return SqliteDatabase(settings.data_dir / "registry.db", keys_loader=keys_loader)
