@@ -37,11 +37,11 @@ def start_sync(data_dir: Path):
     except Exception as exc:  # a damaged device file must not keep the app from starting
         log.error("sync not started: %s", type(exc).__name__)
         return None
-    from fieldapp.deploy import provisioning
+    from fieldapp.deploy import provisioned
 
     kwargs, auto = {}, True
-    if provisioning.applied(data_dir) is not None:  # IT's sync policy: automatic or not, and how often when idle
-        policy = provisioning.sync_policy(data_dir)
+    if provisioned.applied(data_dir) is not None:  # IT's sync policy: automatic or not, and how often when idle
+        policy = provisioned.sync_policy(data_dir)
         kwargs["idle_interval"] = 60.0 * policy["interval_minutes"]
         auto = policy["auto"]
     service = SyncService(data_dir, **kwargs)

@@ -6,7 +6,7 @@ through ``ctx.worker``.
 
 from __future__ import annotations
 
-from fieldapp.deploy import provisioning
+from fieldapp.deploy import provisioned
 from fieldapp.base.errors import StoreError
 from fieldapp.store.database import Store
 from ui.idle import IdleWatcher
@@ -164,7 +164,7 @@ class MainWindow(QMainWindow):
 
         A machine-wide provisioning file left by an installer is applied (in the worker) if it is new here.
         """
-        self.ctx.worker.call(provisioning.apply_machine_file, self.ctx.data_dir, on_done=self._machine_file)
+        self.ctx.worker.call(provisioned.apply_machine_file, self.ctx.data_dir, on_done=self._machine_file)
         if store_exists:
             self.show_login()
         else:
@@ -212,6 +212,9 @@ class MainWindow(QMainWindow):
             if hasattr(settings, "idle_minutes_changed"):
                 settings.idle_minutes_changed.connect(self.idle.set_minutes)
         self.pages.setCurrentWidget(self.workspace)
+        from fieldapp.outbound import identity
+
+        self.ctx.worker.run(identity.trusted_device, on_done=self._trusted_device, on_error=lambda _exc: None)
         self.idle.set_minutes(self.ctx.config.idle_minutes)
         self.idle.start()
         if same:
@@ -219,6 +222,11 @@ class MainWindow(QMainWindow):
         else:
             self.workspace.show_screen("home")
         focus_first(self.workspace.stack.currentWidget())
+
+    def _trusted_device(self, dev) -> None:
+        """The store's own registration: the background sync uses it rather than device.json while logged in."""
+        if self.ctx.sync is not None and dev is not None:
+            self.ctx.sync.set_device(dev)
 
     def lock(self) -> None:
         """Back to the login screen for the same user; the session (and its key) is closed meanwhile."""

@@ -255,10 +255,10 @@ class EnrollScreen(FormValues, Screen):
 
     def _office_commune(self) -> str | None:
         """The office's commune from IT's provisioning file (read from a small local file, no database)."""
-        from fieldapp.deploy import provisioning
+        from fieldapp.deploy import provisioned
 
         try:
-            return provisioning.default_address(self.ctx.data_dir).get("commune")
+            return provisioned.default_address(self.ctx.data_dir).get("commune")
         except Exception:  # an unreadable provisioning file must not stop enrollment
             return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fieldapp.store import backup
-from fieldapp.deploy import provisioning
+from fieldapp.deploy import provisioned
 from fieldapp.store.users import MIN_PASSWORD
 from ui.qt import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                    QPushButton, Qt, QVBoxLayout, QWidget, Signal)
@@ -14,8 +14,8 @@ from ui.screens.login import heading, language_combo
 
 
 def apply_provisioning(data_dir, path) -> dict:
-    """Worker job: verify and apply IT's signed provisioning file (``fieldapp.deploy.provisioning.apply``)."""
-    return provisioning.apply(data_dir, path)
+    """Worker job: verify and apply IT's signed provisioning file (``fieldapp.deploy.provisioned.apply``)."""
+    return provisioned.apply(data_dir, path)
 
 
 class RestoreDialog(QDialog):

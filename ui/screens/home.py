@@ -120,8 +120,12 @@ class HomeScreen(Screen):
         self.sync_labels["connection"][1].setText(connection)
         last = (progress.last_success_at if progress is not None else None) or self._sync_files.get("last_success")
         self.sync_labels["last_sync"][1].setText(self._when(last) if last else self.t("ui.home.never"))
+        # waiting: what the store holds as not yet delivered (spool.db is a plain file; the store counts a record as
+        # sent only on the registry's signed answer), or the engine's live count while it sends
         queued = self._sync_files.get("spool", {}).get("queued", 0)
-        if progress is not None and progress.phase in ("sending", "done"):
+        if self.ctx.is_supervisor and "queued" in self._counts:  # a supervisor's counts are the whole store's
+            queued = self._counts["queued"]
+        if progress is not None and progress.phase == "sending":
             queued = progress.queued
         self.sync_labels["waiting"][1].setText(self.ctx.format_number(queued))
 
@@ -151,6 +155,7 @@ class HomeScreen(Screen):
         self._today_mine = data["today_mine"]
         self.chart.set_data(data["daily"])
         self._show_counts()
+        self._show_sync()
 
     def _sync_loaded(self, data: dict) -> None:
         self._sync_files = data

@@ -9,11 +9,12 @@ import fieldapp
 from fieldapp.store import backup
 from fieldapp.base import config as app_config
 from fieldapp.outbound.status import delivery_status
-from ui.qt import (QFileDialog, QFormLayout, QGroupBox, QKeySequence, QLabel, QPushButton, QShortcut, QVBoxLayout, Qt,
-                   Signal)
+from ui.qt import (QFileDialog, QFormLayout, QGroupBox, QKeySequence, QLabel, QPushButton, QScrollArea, QShortcut,
+                   QVBoxLayout, QWidget, Qt, Signal)
 from ui.screens.base import Screen
 from ui.screens.login import heading, language_combo
 from ui.widgets import DigitSpinBox
+from ui.widgets.recovery_box import RecoveryBox
 
 
 def load_device(data_dir) -> dict | None:
@@ -38,9 +39,12 @@ class SettingsScreen(Screen):
         super().__init__(ctx, parent)
         self._device: dict | None = None
         self._device_error = None
-        layout = QVBoxLayout(self)
+        outer = QVBoxLayout(self)
         self.heading = heading(self, 1.4)
-        layout.addWidget(self.heading)
+        outer.addWidget(self.heading)
+        body = QWidget(self)  # scrolls: at 1024x768, in Khmer, the boxes are taller than the window
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
 
         self.general = QGroupBox(self)
         form = QFormLayout(self.general)
@@ -76,6 +80,8 @@ class SettingsScreen(Screen):
         backup_layout.addWidget(self.backup_button, 0, Qt.AlignLeft)
         backup_layout.addWidget(self.backup_status)
         layout.addWidget(self.backup_box)
+        self.recovery_box = RecoveryBox(ctx, self)  # supervisors: IT's recovery key, and a change waiting for them
+        layout.addWidget(self.recovery_box)
         shortcut = QShortcut(QKeySequence(BACKUP_KEYS), self)
         shortcut.setContext(Qt.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.choose_backup_file)
@@ -98,6 +104,12 @@ class SettingsScreen(Screen):
         about.addRow(self.version_label, self.version)
         layout.addWidget(self.about)
         layout.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("settings_scroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(body)
+        outer.addWidget(self.scroll, 1)
 
         self.setTabOrder(self.lang, self.idle)
         self.idle.valueChanged.connect(self._idle_changed)
@@ -121,6 +133,7 @@ class SettingsScreen(Screen):
         self.backup_button.setAccessibleName(self.t("ui.settings.backup_button"))
         self.backup_button.setToolTip(self.t("forms.shortcut_tip", action=self.t("ui.settings.backup_button"),
                                              keys=QKeySequence(BACKUP_KEYS).toString(QKeySequence.NativeText)))
+        self.recovery_box.retranslate()
         self._apply_role()
         self.about.setTitle(self.t("ui.settings.about"))
         self.version_label.setText(self.t("ui.settings.version"))
@@ -132,6 +145,7 @@ class SettingsScreen(Screen):
         self.idle.setValue(self.ctx.config.idle_minutes)
         self.idle.blockSignals(False)
         self.ctx.worker.call(load_device, self.ctx.data_dir, on_done=self._device_loaded, on_error=self._device_failed)
+        self.recovery_box.reload()
 
     def _device_loaded(self, info: dict | None) -> None:
         self._device, self._device_error = info, None
@@ -159,6 +173,7 @@ class SettingsScreen(Screen):
 
     def _apply_role(self) -> None:
         self.backup_box.setVisible(self.ctx.is_supervisor)
+        self.recovery_box.setVisible(self.ctx.is_supervisor)
 
     # ------------------------------------------------------------------ backup
     def choose_backup_file(self) -> None:

@@ -353,12 +353,14 @@ class SyncScreen(Screen):
         if not url or not code:
             self.status.setText(self.t("forms.sync.fill_in"))
             return
-        from sync.registration import register
+        from sync.registration import register_store
 
         self.register_button.setEnabled(False)
         self.status.setText(self.t("forms.sync.registering"))
-        self.tasks.append(Task(register, self.ctx.data_dir, url, code, ca or None,
-                               on_done=self._registered, on_error=self._task_failed))
+        # on the DB worker: the store records the registration it holds from now on (a network call, never on
+        # the UI thread)
+        self.ctx.worker.run(register_store, url, code, ca or None, on_done=self._registered,
+                            on_error=self._task_failed)
 
     def _registered(self, dev) -> None:
         self.register_button.setEnabled(True)
@@ -367,7 +369,7 @@ class SyncScreen(Screen):
         self.files = dict(self.files, device_id=dev.device_id, server_url=dev.server_url)
         self._show_files()
         self._apply_role()
-        self.ensure_service()
+        self.ensure_service().set_device(dev)
         self.sync_now()
 
     def _browse(self) -> None:

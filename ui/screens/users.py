@@ -227,9 +227,21 @@ class UsersScreen(Screen):
         if info is None:
             return
         disable = not info["disabled"]
-        self.ctx.worker.run(core_users.set_disabled, info["name"], disable, on_done=lambda _r: self._toggled(
+        password = None
+        if not disable:  # enabling again is a password reset: disabling removed the user's key slot
+            new, again = (e.text() for _l, e in self.reset_fields.values())
+            if new != again:
+                self._show_message(("ui.error.password_mismatch", {}))
+                self.reset_fields["password_again"][1].setFocus()
+                return
+            password = new or None
+            if password is None:
+                self.reset_fields["new_password"][1].setFocus()
+        self.ctx.worker.run(core_users.set_disabled, info["name"], disable, password, on_done=lambda _r: self._toggled(
             info["name"], disable), on_error=self._error)
 
     def _toggled(self, name: str, disabled: bool) -> None:
+        for _l, edit in self.reset_fields.values():
+            edit.clear()
         self._show_message(("ui.users.now_disabled" if disabled else "ui.users.now_enabled", {"user": name}))
         self.activate()
