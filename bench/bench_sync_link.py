@@ -88,7 +88,7 @@ def _sealed(dev, n: int, seed: int) -> list[dict]:
 
 def _per_record(dev, url: str, items: list[dict]) -> int:
     """The naive client: one POST per record, sequential. Returns how many were confirmed."""
-    from fieldapp.outbound import wire
+    from fieldapp.outbound import proofs, wire
     from sync.auth import TokenAuth
     from sync.transport import Client
 
@@ -102,7 +102,7 @@ def _per_record(dev, url: str, items: list[dict]) -> int:
                 **auth.header(), "Idempotency-Key": key, "Content-Encoding": "gzip",
                 "Content-Type": "application/json",
                 "X-Batch-Signature": wire.sign_batch(body, idempotency_key=key, device_private=dev.private_raw)})
-            receipt = wire.verify_receipt(r.data, registry_sign_public=dev.sign_public_raw,
+            receipt = proofs.verify_receipt(r.data, registry_sign_public=dev.sign_public_raw,
                                           batch_sha256=wire.sha256_hex(body))
             ok += sum(1 for x in receipt["results"] if x["status"] in ("accepted", "duplicate"))
     finally:

@@ -73,6 +73,14 @@ EXISTING = OrderedDict([
                                                 "4xx with a reason, never 5xx, nothing half-written")),
     ("tests/registry/test_registry_export_import.py::test_path_traversal",
      ("registry: bundle path traversal, foreign bundles (tests/registry)", "bundle_unsafe_member, nothing extracted")),
+    ("tests/test_upgrade_release.py", ("upgrade in place: a registered laptop and its registry of release 0.1.0, "
+                                       "mid-sync (tests/test_upgrade_release.py)",
+                                       "the registry migrates keeping every record; the laptop's first logins "
+                                       "upgrade its slots and make the approval key; every record exactly once at "
+                                       "the registry through the fault proxy; verify clean")),
+    ("tests/test_keystore.py", ("the device key in the OS keystore (tests/test_keystore.py)",
+                                "not in device.json when a keystore exists; put back from the store's copy when "
+                                "it goes missing; the 0600 file fallback")),
     ("tests/registry/test_registry_openapi.py::test_schemathesis",
      ("registry: schemathesis fuzzing of every endpoint (tests/registry)", "no 5xx, responses match the schema")),
 ])

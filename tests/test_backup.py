@@ -138,7 +138,40 @@ def test_the_manifest_names_no_one(backed_up):
         text = zf.read("manifest.json").decode()
     assert '"sup"' not in text and '"ow"' not in text and "Supervisor" not in text
     assert set(manifest) == {"format", "version", "app_version", "store_id", "schema_version", "created_at",
-                             "counts", "files"}
+                             "counts", "files", "mac"}
+    assert manifest["version"] == 2 and set(manifest["files"]) <= {"fieldapp.db", "keyslots.json", "desktop.json"}
+
+
+def test_the_manifest_is_unverified_until_unlock(backed_up):
+    from fieldapp.store import backup
+
+    _cli, _recs, _ids, archive, manifest = backed_up
+    assert backup.read_manifest(archive) == dict(manifest, verified=False)
+
+
+def test_a_backup_from_release_1_still_restores_without_its_provisioning(backed_up, tmp_path):
+    """Format 1 (no MAC, with the escrow, desktop settings and provisioning files) restores: only its database and
+    key slots are taken, the escrow is rebuilt from the key slots, and IT provisions the new laptop itself."""
+    from fieldapp.store.keyslots import SlotFile, load_escrow
+    from helpers.backup_craft import as_release_1, read_members, write_members
+
+    cli = backed_up[0]
+    cli("recovery-keygen", "--private-out", tmp_path / "it.key", "--public-out", tmp_path / "it.pub", password=None,
+        check=True)
+    cli("recovery-set", "--user", "sup", "--public-key", tmp_path / "it.pub", check=True)
+    cli("backup", "--user", "sup", "--out", tmp_path / "now.bak", check=True)
+    old = write_members(tmp_path / "release-1.bak", as_release_1(read_members(tmp_path / "now.bak"), add={
+        "recovery-slot.json": (cli.data_dir / "recovery-slot.json").read_bytes(),
+        "desktop.json": b'{"language": "km", "idle_minutes": 15, "last_user": "sup"}',
+        "provisioning.json": b'{"format": "fieldapp-provisioning-applied"}', "provisioned-ca.pem": b"-----BEGIN"}))
+    before = {r["id"]: r for r in cli.json("list", "--user", "sup", "--json")}
+    new = NewLaptop(tmp_path / "new-laptop")
+    assert json.loads(new("restore", old, "--user", "sup", "--json", check=True).stdout)["records"] == 40
+    assert {r["id"]: r for r in new.json("list", "--user", "sup", "--json")} == before
+    assert new("verify", "--user", "sup").returncode == 0
+    names = {p.name for p in new.data_dir.iterdir()}
+    assert not names & {"provisioning.json", "provisioned-ca.pem", "desktop.json"}, names
+    assert load_escrow(new.data_dir / "recovery-slot.json") == SlotFile.load(new.data_dir / "keyslots.json").escrow()
 
 
 def test_a_folder_that_cannot_be_written_is_named_plainly(backed_up, tmp_path):
@@ -226,3 +259,35 @@ def test_it_restores_with_the_recovery_key_when_no_one_remembers_a_password(init
     assert json.loads(out.stdout)["records"] == 7
     assert len(new.json("list", "--user", "it-admin", "--json", password="it admin pw 1")) == 7
     assert new("verify", "--user", "it-admin", password="it admin pw 1").returncode == 0
+
+
+def test_the_laptops_registration_is_never_in_a_backup_nor_restored(tmp_path):
+    """The store may hold the device identity (its private key among it) and the registry it enrolled with, as
+    ``trusted.`` settings: the snapshot leaves them out, and a restore forgets them (the new laptop registers)."""
+    from fieldapp.store import backup
+    from fieldapp.store.database import Store
+    from fieldapp.store.dbapi import open_encrypted
+    from helpers.backup_craft import read_members
+
+    def registration(conn) -> list:
+        return conn.execute("SELECT key FROM settings WHERE key LIKE 'trusted.device.%' OR key LIKE "
+                            "'trusted.registry.%' OR value LIKE '%planted%'").fetchall()
+
+    with Store(tmp_path / "old").create("sup", PASSWORD) as sup:
+        with sup.write() as tx:
+            tx.executemany("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [
+                ("trusted.device.identity", '{"device_private_key": "planted-device-key"}'),
+                ("trusted.registry.ca_pem", "planted-ca")])
+        assert len(registration(sup.conn)) == 2
+        backup.create(sup, tmp_path / "b.bak")
+        key, store_id = sup.key, sup.store.slots().store_id
+    (tmp_path / "snap.db").write_bytes(read_members(tmp_path / "b.bak")["fieldapp.db"])
+    conn = open_encrypted(str(tmp_path / "snap.db"), key)
+    try:
+        assert registration(conn) == []
+        assert conn.execute("SELECT value FROM settings WHERE key = 'store_id'").fetchone() == (store_id,)
+    finally:
+        conn.close()
+    assert backup.restore(tmp_path / "b.bak", tmp_path / "new", "sup", PASSWORD)["store_id"] == store_id
+    with Store(tmp_path / "new").unlock("sup", PASSWORD) as sup:
+        assert registration(sup.conn) == []

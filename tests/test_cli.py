@@ -131,6 +131,11 @@ def test_lockout_after_five_failures_survives_a_restart(initialized):
 
 
 def test_password_change_and_reset(initialized):
+    """Own password change, a supervisor's reset, disabling and enabling again.
+
+    A disabled user's key slot is removed, so their old password opens nothing: the login fails like any wrong
+    password ("Wrong user name or password"), no longer "disabled" (which needed the slot to open first). Enabling
+    them again needs a new password (``user enable`` with FIELDAPP_NEW_PASSWORD), which gives them a new slot."""
     cli = initialized
     cli("user", "passwd", "--user", "ow", password=OUTREACH_PASSWORD, new_password="brand new pw", check=True)
     assert cli("status", "--user", "ow", "--json", password=OUTREACH_PASSWORD).returncode == 1
@@ -138,9 +143,20 @@ def test_password_change_and_reset(initialized):
     cli("user", "passwd", "--user", "sup", "--target-user", "ow", new_password="reset by sup", check=True)
     assert cli("status", "--user", "ow", "--json", password="reset by sup").returncode == 0
     cli("user", "disable", "--user", "sup", "--target-user", "ow", check=True)
-    assert "disabled" in one_line_error(cli("status", "--user", "ow", "--json", password="reset by sup"))
+    assert "Wrong user name or password" in one_line_error(cli("status", "--user", "ow", "--json", password="reset by sup"))
+    slots = json.loads((cli.data_dir / "keyslots.json").read_text())["slots"]
+    assert [s.get("user") for s in slots if s["type"] == "password"] == ["sup"]  # the slot is gone, not flagged
     users = cli.json("user", "list", "--user", "sup", "--json")
     assert {u["name"]: u["disabled"] for u in users} == {"ow": 1, "sup": 0}
+    out = cli("user", "enable", "--user", "sup", "--target-user", "ow")  # no new password: refused
+    assert out.returncode != 0 and "FIELDAPP_NEW_PASSWORD" in out.stderr and "Traceback" not in out.stderr
+    assert cli.json("user", "list", "--user", "sup", "--json")[0]["disabled"] == 1
+    cli("user", "enable", "--user", "sup", "--target-user", "ow", new_password="enabled again", check=True)
+    assert cli("status", "--user", "ow", "--json", password="reset by sup").returncode == 1
+    assert cli("status", "--user", "ow", "--json", password="enabled again").returncode == 0
+    users = cli.json("user", "list", "--user", "sup", "--json")
+    assert {u["name"]: u["disabled"] for u in users} == {"ow": 0, "sup": 0}
+    assert cli("verify", "--user", "sup").returncode == 0  # every role still signed
 
 
 def test_recovery_key_restores_access(cli, tmp_path):

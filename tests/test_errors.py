@@ -19,7 +19,10 @@ PRODUCT = ("fieldapp", "sync", "registry", "ui", "installers")
 # Exceptions that never reach a person: each is caught and turned into a FieldappError, a reason code or an HTTP
 # answer inside its package.
 INTERNAL = {"WireError", "_NonceExpired", "PinMismatch", "TransportError", "_Stop", "ApiError", "BatchRefused",
-            "Busy", "KeyMismatch", "_Raced", "NotUnlocked", "FieldappError"}
+            "Busy", "KeyMismatch", "_Raced", "NotUnlocked", "FieldappError",
+            "BadStatement",  # fieldapp.domain.signed: turned into WireError / a verify problem by its callers
+            # the registry's: each becomes a reason code of an HTTP answer or of the CLI's one-line JSON error
+            "Refused", "_KeyChanged", "ResolveError", "SchemaTooNew", "NeedsKeys"}
 
 
 def _classes():

@@ -20,6 +20,7 @@ from fieldapp.outbound import outbox, spool as spool_mod, wire
 from fieldapp.outbound.spool import Spool
 from fieldapp.store import audit, backup, records, users
 from fieldapp.store.database import Store
+from helpers.proof_tools import receipt_text, status_text
 
 ROOT = Path(__file__).resolve().parents[1]
 # audit event -> the action of the table that makes it
@@ -103,12 +104,17 @@ def test_no_state_literal_left_in_the_sql_that_moves_records():
     assert not re.findall(r"UPDATE items SET state\s*=\s*'", spool_text)  # an item's moves: parameters too
 
 
-def _register(data_dir: Path):
+def _register(data_dir: Path) -> dict:
+    """A registration as ``register_store`` records it in the store (no network here); the registry's keys."""
+    from fieldapp.outbound import identity
+
     priv, pub = wire.new_device_keys()
     keys = wire.new_registry_keys()
-    device_file.save(data_dir, device_file.Device(
-        "dev-0001", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub), wire.b64e(keys["seal_public"]),
-        wire.b64e(keys["sign_public"]), "2025-03-04T05:06:07Z"))
+    with services.open_session(data_dir, "sup", "supervisor pw") as sup:
+        identity.adopt(sup, device_file.Device(
+            "dev-0001", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub),
+            wire.b64e(keys["seal_public"]), wire.b64e(keys["sign_public"]), "2025-03-04T05:06:07Z"))
+    return keys
 
 
 def _spool_moves(data_dir: Path, before: dict) -> set:
@@ -140,7 +146,7 @@ def test_every_transition_the_code_makes_is_in_the_table(tmp_path):
     with services.open_session(data, "ow", "outreach pw") as ow:
         records.save_draft(ow, recs[0], ids[0])
         records.submit(ow, ids[0])
-    _register(data)
+    keys = _register(data)
     with services.open_session(data, "sup", "supervisor pw") as sup:
         outbox.enqueue_approved(sup)  # approved before registration: sealed now
         services.review(sup, [ids[0], *ids[3:]], "approve")  # sealed in the same transaction
@@ -151,15 +157,16 @@ def test_every_transition_the_code_makes_is_in_the_table(tmp_path):
         moves |= {(None, info["state"]) for info in before.values()}
         queued = sorted(before)
         sp.freeze_batch(batch_id="b1", idempotency_key="k1", body=b"x", sha256="0" * 64, record_ids=queued[:4])
-        sp.apply_receipt("b1", [{"record_id": queued[0], "status": "accepted"},
-                                {"record_id": queued[1], "status": "duplicate"},
-                                {"record_id": queued[2], "status": "rejected", "reason": "bad"}])  # [3]: not in receipt
+        results = [{"record_id": queued[0], "status": "accepted"}, {"record_id": queued[1], "status": "duplicate"},
+                   {"record_id": queued[2], "status": "rejected", "reason": "bad"}]  # [3]: not in receipt
+        sp.apply_receipt("b1", results, receipt_text(keys, "dev-0001", results))
         sp.quarantine([queued[4]], "too_large")
     moves |= _spool_moves(data, before)
     with Spool(data) as sp:
         mid = sp.states()
-        sp.apply_status([{"record_id": queued[0], "state": "registered", "registry_id": "R1"},
-                         {"record_id": queued[1], "state": "rejected", "reason": "dead"}])
+        answer = [{"record_id": queued[0], "state": "registered", "registry_id": "R1"},
+                  {"record_id": queued[1], "state": "rejected", "reason": "dead"}]
+        sp.apply_status(answer, status_text(keys, "dev-0001", answer))
     moves |= _spool_moves(data, mid)
     with services.open_session(data, "sup", "supervisor pw") as sup:  # every unlock pulls the states back
         assert records.get(sup, queued[0])["state"] == "registered"

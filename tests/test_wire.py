@@ -12,9 +12,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fieldapp.outbound import wire, bundle as wire_bundle
+from fieldapp.domain import signed
+from fieldapp.outbound import proofs, wire, bundle as wire_bundle
 
 DEV_PRIV, DEV_PUB = wire.new_device_keys()
+APPROVAL = signed.new_key()  # a store's supervisor approval key
 REG = wire.new_registry_keys()
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.text(max_size=20),
                     lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
@@ -41,9 +43,21 @@ def test_content_hash_ignores_record_id():
 @settings(max_examples=60, deadline=None)
 @given(st.dictionaries(st.text(max_size=10), JSON, max_size=6))
 def test_seal_open_roundtrip(record):
+    """Both item versions open to the record they sealed.
+
+    ``wire.ITEM_FIELDS`` is now version 2 (an ``approval`` signature by the supervisor approval key instead of a
+    ``content_hash``, which the AEAD already covers): an item sealed without an approval key is version 1, the form
+    release 0.1.0 laptops send, and has ``ITEM_FIELDS_V1``."""
     item = seal(record)
-    assert set(item) == wire.ITEM_FIELDS
+    assert item["v"] == 1 and set(item) == wire.ITEM_FIELDS_V1
     assert wire.open_sealed(item, seal_private=REG["seal_private"], device_public=DEV_PUB) == record
+    item = seal(record, approval_private=APPROVAL)
+    assert item["v"] == 2 and set(item) == wire.ITEM_FIELDS == wire.ITEM_FIELDS_V2
+    assert wire.open_sealed(item, seal_private=REG["seal_private"], device_public=DEV_PUB) == record
+    wire.verify_approval(item, signed.public_of(APPROVAL))
+    with pytest.raises(wire.WireError) as err:
+        wire.verify_approval(item, signed.public_of(signed.new_key()))
+    assert err.value.reason == "bad_approval_signature"
 
 
 @pytest.mark.parametrize("field", ["record_id", "enrolled_on", "content_hash", "ct", "epk", "nonce"])
@@ -75,11 +89,17 @@ def test_malformed_items(bad):
 
 
 def test_batch_is_deterministic_and_parses_back():
-    items = [seal({"a": 1})]
+    """A batch is version 2 by default and carries the laptop's signed audit head (here none: null); version 1,
+    what release 0.1.0 laptops send, has no ``audit_head`` and still parses."""
+    items = [seal({"a": 1}, approval_private=APPROVAL)]
     body = wire.build_batch(items, device_id="dev-1", batch_id="b-1")
     assert body == wire.build_batch(items, device_id="dev-1", batch_id="b-1")
     doc = wire.parse_batch(body)
-    assert doc == {"v": 1, "batch_id": "b-1", "device_id": "dev-1", "items": items}
+    assert doc == {"v": 2, "batch_id": "b-1", "device_id": "dev-1", "items": items, "audit_head": None}
+    old = [seal({"a": 1})]
+    body = wire.build_batch(old, device_id="dev-1", batch_id="b-1", version=1)
+    assert body == wire.build_batch(old, device_id="dev-1", batch_id="b-1", version=1)
+    assert wire.parse_batch(body) == {"v": 1, "batch_id": "b-1", "device_id": "dev-1", "items": old}
 
 
 def test_gunzip_limits_and_damage():
@@ -114,13 +134,13 @@ def test_batch_signature():
 
 def test_receipt_verification():
     receipt = {"batch_id": "b", "batch_sha256": "ab" * 32, "results": [{"record_id": "r", "status": "accepted"}]}
-    env = wire.sign_receipt(receipt, REG["sign_private"])
-    assert wire.verify_receipt(env, registry_sign_public=REG["sign_public"], batch_sha256="ab" * 32) == receipt
+    env = proofs.sign_receipt(receipt, REG["sign_private"])
+    assert proofs.verify_receipt(env, registry_sign_public=REG["sign_public"], batch_sha256="ab" * 32) == receipt
     forged = json.loads(json.dumps(env))
     forged["receipt"]["results"][0]["status"] = "rejected"
     for bad, sha in [(forged, "ab" * 32), (env, "cd" * 32), ({"receipt": "x"}, "ab" * 32), ([], "ab" * 32)]:
         with pytest.raises(wire.WireError) as err:
-            wire.verify_receipt(bad, registry_sign_public=REG["sign_public"], batch_sha256=sha)
+            proofs.verify_receipt(bad, registry_sign_public=REG["sign_public"], batch_sha256=sha)
         assert err.value.reason == "bad_receipt_signature"
 
 

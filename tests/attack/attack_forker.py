@@ -42,9 +42,9 @@ def say(*parts) -> None:
     os.write(1, (" ".join(map(str, parts)) + "\n").encode())
 
 
-def mode_writer(data_dir: str, key: str, user: str, seed: int, ops: list[str]) -> int:
+def mode_writer(data_dir: str, key: str, user: str, seed: int, ops: list[str], approval: str | None = None) -> int:
     rng = random.Random(seed)
-    session = Store(data_dir).open_with_key(bytes.fromhex(key), user)
+    session = Store(data_dir).open_with_key(bytes.fromhex(key), user, bytes.fromhex(approval) if approval else None)
     outbox.refresh(session)  # what every unlock does: publish what a crash left, pull states
     pool = make_records(60, seed=seed)
     n = 0

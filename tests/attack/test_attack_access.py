@@ -17,7 +17,7 @@ from helpers.attack_tools import case, one_clean_line, run_cli
 
 from helpers.clitools import OUTREACH_PASSWORD, PASSWORD
 from fieldapp.outbound import device as device_file
-from fieldapp.outbound import outbox, wire
+from fieldapp.outbound import identity, outbox, wire
 from fieldapp.store import records, search, users
 from fieldapp import services
 from fieldapp.base.errors import AuthError, FieldappError, PermissionDenied
@@ -45,7 +45,10 @@ def state_of(session) -> tuple:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    """sup (supervisor), ow and ow2 (outreach); records of each; one of sup's approved; a device identity."""
+    """sup (supervisor), ow and ow2 (outreach); records of each; one of sup's approved; a device identity.
+
+    The store now holds the device identity (``identity.adopt``, as ``register_store`` leaves it): a device.json
+    the store does not hold is adopted at the next unlock (whoever's), which changed files during the refusals."""
     data = tmp_path_factory.mktemp("access") / "data"
     st = Store(data)
     with st.create("sup", PASSWORD) as sup:
@@ -64,13 +67,17 @@ def store(tmp_path_factory):
     with st.unlock("sup", PASSWORD) as sup:
         services.review(sup, [sup_ids[0]], "approve")
         services.review(sup, [ow2_ids[1]], "return", "check the village")
-    # a device identity (no registry needed to test refusals): approvals seal, export-bundle has something to do
+    # a device identity (no registry needed to test refusals): approvals seal, export-bundle has something to do.
+    # The store holds it, as after ``register_store`` (``identity.adopt``): device.json is only its checked copy, so
+    # no later unlock (an outreach worker's included) writes to the store or the folder because of it.
     private, public = wire.new_device_keys()
     keys = wire.new_registry_keys()
-    device_file.save(data, device_file.Device(
+    dev = device_file.Device(
         device_id="dev-access-test", server_url="http://127.0.0.1:9", device_private_key=wire.b64e(private),
         device_public_key=wire.b64e(public), registry_seal_public_key=wire.b64e(keys["seal_public"]),
-        registry_sign_public_key=wire.b64e(keys["sign_public"]), registered_at="2024-05-01T00:00:00+00:00"))
+        registry_sign_public_key=wire.b64e(keys["sign_public"]), registered_at="2024-05-01T00:00:00+00:00")
+    with st.unlock("sup", PASSWORD) as sup:
+        identity.adopt(sup, dev)
     return {"store": st, "data": data, "recs": recs, "sup_ids": sup_ids, "ow_ids": ow_ids, "ow2_ids": ow2_ids,
             "draft": draft, "ow2_draft": ow2_draft}
 

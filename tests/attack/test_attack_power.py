@@ -69,10 +69,14 @@ def spool_intact(data_dir: Path) -> Counter:
 
 
 def fake_device(data_dir: Path) -> None:
-    """A device identity without a registry: enough for approvals to seal (no network in this test)."""
+    """A device identity without a registry, recorded in the store as registration does: enough for approvals to
+    seal (no network in this test)."""
+    from fieldapp.outbound import identity
+
     private, public = wire.new_device_keys()
     keys = wire.new_registry_keys()
-    device_file.save(data_dir, device_file.Device(
+    with services.open_session(data_dir, "sup", PASSWORD) as session:
+        identity.adopt(session, device_file.Device(
         device_id="dev-power-test", server_url="http://127.0.0.1:9", device_private_key=wire.b64e(private),
         device_public_key=wire.b64e(public), registry_seal_public_key=wire.b64e(keys["seal_public"]),
         registry_sign_public_key=wire.b64e(keys["sign_public"]), registered_at="2024-05-01T00:00:00+00:00"))
@@ -83,7 +87,7 @@ def fake_device(data_dir: Path) -> None:
 def test_sigkill_during_saves_and_approvals_with_sealing_and_publishing(forker, tmp_path):
     data = tmp_path / "data"
     with Store(data).create("sup", PASSWORD) as s:
-        key = s.key
+        key, approval = s.key, s.approval_key
     fake_device(data)
     rng = random.Random(20251125)
     saved, approved, published, returned = set(), set(), set(), set()
@@ -93,7 +97,7 @@ def test_sigkill_during_saves_and_approvals_with_sealing_and_publishing(forker, 
               "present; every reported approval queued with its sealed copy; after the unlock's repair every "
               "queued record in spool.db exactly once and spool.db passes integrity_check") as c:
         for i in range(WRITER_KILLS):
-            run = forker.run("writer", data_dir=str(data), key=key.hex(), user="sup", seed=i,
+            run = forker.run("writer", data_dir=str(data), key=key.hex(), approval=approval.hex(), user="sup", seed=i,
                              ops=["import", "import", "draft", "approve", "approve", "return"])
             assert run.pump("ready", timeout=60), run.events
             run.kill_after(rng.uniform(0.0, 0.35))
@@ -104,7 +108,7 @@ def test_sigkill_during_saves_and_approvals_with_sealing_and_publishing(forker, 
             returned |= set(run.words("returned"))
             last = run.events[-1].split()[0] if run.events else "ready"
             landed[last] += 1
-            with Store(data).open_with_key(key, "sup") as session:
+            with Store(data).open_with_key(key, "sup", approval) as session:
                 unpublished = session.conn.execute("SELECT count(*) FROM outbox WHERE published_at IS NULL").fetchone()[0]
                 landed["outbox_left_unpublished"] += bool(unpublished)
                 outbox.refresh(session)  # what the next unlock does
@@ -152,7 +156,7 @@ def test_sigkill_during_the_schema_upgrade_of_the_v1_sample(forker, tmp_path):
     from fieldapp.base.errors import StoreError
 
     src = SAMPLES / "schema-v1"
-    key = SlotFile.load(src / "keyslots.json").unlock("sup", "sample supervisor")
+    key = SlotFile.load(src / "keyslots.json").unlock("sup", "sample supervisor").db_key
     expected = json.loads((src / "expected.json").read_text())
     before = _sample_records(key)
     rng = random.Random(7)
@@ -230,7 +234,7 @@ def _approve_more(data: Path, n: int, seed: int) -> list[str]:
     recs = make_records(n, seed=seed)
     for j, r in enumerate(recs):  # one person each: the export then holds every record once
         r["national_id"] = f"{70000000 + seed * 1000 + j:09d}"
-    with Store(data).unlock("sup", PASSWORD) as s:
+    with services.open_session(data, "sup", PASSWORD) as s:  # the unlock adopts the registration it finds
         ids = records.import_records(s, recs)
         services.review(s, ids, "approve")
         outbox.publish(s)
@@ -242,14 +246,15 @@ def test_sigkill_during_sync_then_finish_exactly_once(forker, registry, tmp_path
     from helpers.faultproxy import FaultProxy
     from sync.engine import Engine
     from helpers.sync_helpers import fast_config
-    from sync.registration import register
+    from sync.registration import register_store
 
     data = tmp_path / "laptop"
     with Store(data).create("sup", PASSWORD):
         pass
     proxy = FaultProxy(registry.port)
     proxy.add("delay", seconds=0.35, count=None)  # a slow link: kills land while batches are on the wire
-    register(data, proxy.url, registry.code())
+    with services.open_session(data, "sup", PASSWORD) as sup:
+        register_store(sup, proxy.url, registry.code())
     all_ids = _approve_more(data, 300, seed=1)
     rng = random.Random(99)
     outcomes = Counter()

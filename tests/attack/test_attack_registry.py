@@ -1,11 +1,15 @@
 """The registry's HTTP API under a stateful attacker, and the parser cases tests/registry does not cover.
 
 A hypothesis ``RuleBasedStateMachine`` drives a live ``python -m registry serve`` over real HTTP: devices enroll
-(also with spent codes and already-enrolled keys), log in (also with bad signatures and replayed nonces), send
-batches mixing new records, resends, changed content, the same person under a new record ID, invalid records,
-items naming another device or signed by another key, replay batches and reuse keys, ask for status by ID and by
-cursor, and get revoked. Invariants after every step: no 5xx; a record ID never gets two registry IDs; one person
-(national ID) has one registry ID across devices; a record's state never goes backwards; replays are identical.
+(release 0.1.0 laptops without an approval key, and laptops of this release with one; also with spent codes and
+already-enrolled keys), register approval keys with their device key alone (a first one; a second one must be
+refused), log in (also with bad signatures and replayed nonces), send version 1 and 2 batches mixing new records,
+resends, changed content, the same person under a new record ID, another device's record IDs and content, invalid
+records, items naming another device or signed by another key, items without a valid approval, replay batches and
+reuse keys, ask for status by ID and by cursor (every answer's signature checked), and get revoked. Invariants after
+every step: no 5xx; record IDs belong to their device; a record never gets two registry IDs; one person (national
+ID) has one registry ID, given to the device that registered it first, and another device's record of that person
+is held; no answer names another device's registry ID; a record's state never goes backwards; replays are identical.
 
 The hand-written parser cases are in test_attack_registry_input.py.
 """
@@ -22,11 +26,11 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from fieldapp.outbound import wire
+from fieldapp.outbound import proofs, wire
 
 
 class RegistryMachine(RuleBasedStateMachine):
-    """The model: what the registry holds, per record ID and per person."""
+    """The model: what the registry holds, per (device, record ID) and per person (national ID)."""
 
     reg = None  # set by the test
     counter = None
@@ -36,11 +40,12 @@ class RegistryMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self):
         self.http = requests.Session()
-        self.held: dict[str, dict] = {}        # record_id -> {"hash", "registry_id", "device", "record", "nid"}
-        self.people: dict[str, str] = {}       # national ID -> registry_id
-        self.rejected: dict[str, tuple] = {}   # record_id -> (device, record) rejected and not held
-        self.seen_ids: dict[str, set] = {}     # record_id -> every registry_id ever reported for it
-        self.rank: dict[str, int] = {}         # record_id -> highest state rank seen
+        self.held: dict[tuple, dict] = {}      # (device, record_id) -> {"record", "registry_id", "held"}
+        self.people: dict[str, tuple] = {}     # national ID -> (registry_id, the device that registered it first)
+        self.own: dict[str, set] = {}          # device -> registry IDs it may ever be told (its own people)
+        self.rejected: dict[tuple, dict] = {}  # (device, record_id) -> record rejected as invalid and not held
+        self.seen_ids: dict[tuple, set] = {}   # (device, record_id) -> every registry_id reported for it
+        self.rank: dict[tuple, int] = {}       # (device, record_id) -> highest state rank seen
         self.cursors: dict[str, str] = {}
         self.sent: list[tuple] = []            # (device, key, body, receipt envelope)
         self.spent_codes: list[str] = []
@@ -57,25 +62,43 @@ class RegistryMachine(RuleBasedStateMachine):
             assert isinstance(r.json().get("error"), str), r.text[:300]
         return r
 
-    def note(self, rid: str, registry_id: str | None, state: str | None = None):
+    def note(self, dev, rid: str, registry_id: str | None, state: str | None = None):
+        key = (dev.device_id, rid)
         if registry_id:
-            ids = self.seen_ids.setdefault(rid, set())
+            assert registry_id in self.own.get(dev.device_id, set()), f"{rid}: told another device's registry ID"
+            ids = self.seen_ids.setdefault(key, set())
             ids.add(registry_id)
             assert len(ids) == 1, f"record {rid} got two registry IDs: {ids}"
         if state in RANK:
-            assert RANK[state] >= self.rank.get(rid, 0), f"record {rid} went back to {state}"
-            self.rank[rid] = max(self.rank.get(rid, 0), RANK[state])
+            assert RANK[state] >= self.rank.get(key, 0), f"record {rid} went back to {state}"
+            self.rank[key] = max(self.rank.get(key, 0), RANK[state])
         if state == "rejected":
-            assert rid not in self.held, f"held record {rid} reported rejected"
+            assert key not in self.held, f"held record {rid} reported rejected"
+        if key in self.held and self.held[key]["held"]:
+            assert state in (None, "held") and registry_id is None, f"held record {rid} reported {state}"
+
+    def expect(self, dev, rid: str, rec: dict) -> tuple[str, str | None]:
+        """What the registry must answer for this valid record now: (status, registry ID or None)."""
+        h = self.held.get((dev.device_id, rid))
+        if h is not None:
+            if h["record"] != rec:
+                return "conflict", h["registry_id"]
+            return ("held", None) if h["held"] else ("duplicate", h["registry_id"])
+        nid = rec.get("national_id")
+        if not nid or nid not in self.people:
+            return "accepted", None
+        registry_id, first = self.people[nid]
+        return ("duplicate", registry_id) if first == dev.device_id else ("held", None)
 
     # -- devices ---------------------------------------------------------------
-    @rule(target=devices)
-    def enroll(self):
-        dev = Dev(self.reg, self.http)
+    @rule(target=devices, approval=st.booleans())
+    def enroll(self, approval):
+        dev = Dev(self.reg, self.http, approval=approval)
         code = new_code(self.reg)
         r = self.ok(dev.enroll(code))
         assert r.status_code == 200, r.text
         self.spent_codes.append(code)
+        self.own[dev.device_id] = set()
         return dev
 
     @precondition(lambda self: self.spent_codes)
@@ -86,6 +109,23 @@ class RegistryMachine(RuleBasedStateMachine):
         again = Dev(self.reg, self.http, private=dev.private)
         r = self.ok(again.enroll(new_code(self.reg)))
         assert (r.status_code, r.json()["error"]) == (409, "key_already_enrolled")
+
+    @rule(dev=devices, same=st.booleans())
+    def register_approval_key(self, dev, same):
+        """A laptop key alone: registers a first approval key (an upgraded 0.1.0 laptop), never replaces one."""
+        key = dev.approval_private if same and dev.approval_private else wire.new_device_keys()[0]
+        body = proofs.approval_key_proof(wire.b64e(dev.public), key)
+        r = self.ok(self.http.post(self.reg.url + "/v1/devices/approval-key", json=body, headers=dev.auth(),
+                                   timeout=10))
+        if dev.device_id in self.revoked:
+            assert (r.status_code, r.json()["error"]) == (403, "device_revoked")
+        elif dev.approval_private is None:
+            assert r.status_code == 200 and r.json()["state"] == "registered", r.text[:300]
+            dev.approval_private = key
+        elif key == dev.approval_private:
+            assert r.status_code == 200 and r.json()["state"] == "unchanged", r.text[:300]
+        else:
+            assert (r.status_code, r.json()["error"]) == (409, "approval_key_exists")
 
     @rule(dev=devices)
     def login_attacks(self, dev):
@@ -115,93 +155,79 @@ class RegistryMachine(RuleBasedStateMachine):
         self.revoked.add(dev.device_id)
 
     # -- batches -----------------------------------------------------------------
-    @rule(dev=devices, plan=st.lists(st.sampled_from(
+    @rule(dev=devices, batch_v=st.sampled_from([1, 2]), plan=st.lists(st.sampled_from(
         ["new", "new", "new_no_nid", "resend", "changed", "same_person", "invalid", "fix_rejected",
-         "wrong_device", "bad_sig", "foreign_resend"]), min_size=1, max_size=8))
-    def send_batch(self, dev, plan):
-        items, expect, used = [], [], set()
-        mine = [rid for rid, h in self.held.items() if h["device"] == dev.device_id and rid not in used]
-        others = [rid for rid, h in self.held.items() if h["device"] != dev.device_id]
+         "wrong_device", "bad_sig", "foreign_resend", "unapproved", "other_approver"]), min_size=1, max_size=8))
+    def send_batch(self, dev, batch_v, plan):
+        items, planned, used = [], [], set()
+        me = dev.device_id
+        mine = [rid for (d, rid) in self.held if d == me]
+        others = [(d, rid) for (d, rid) in self.held if d != me and (me, rid) not in self.held]
+        fixable = [rid for (d, rid) in self.rejected if d == me]
         for kind in plan:
-            rid = str(uuid.uuid4())
+            rid, rec, fault, item = str(uuid.uuid4()), fresh_record(nid=kind != "new_no_nid"), None, None
             if kind in ("resend", "changed") and mine:
                 rid = mine.pop()
-                rec = dict(self.held[rid]["record"])
+                rec = dict(self.held[(me, rid)]["record"])
                 if kind == "changed":
                     rec["notes"] = "changed " + uuid.uuid4().hex[:8]
-                    expect.append(("conflict", rid, self.held[rid]["registry_id"]))
-                else:
-                    expect.append(("duplicate", rid, self.held[rid]["registry_id"]))
             elif kind == "foreign_resend" and others:
-                rid = others[0]
-                rec = dict(self.held[rid]["record"])
-                expect.append(("duplicate", rid, self.held[rid]["registry_id"]))
+                d, rid = others.pop(0)
+                rec = dict(self.held[(d, rid)]["record"])  # another device's record ID and content: its own now
             elif kind == "same_person" and self.people:
-                nid = sorted(self.people)[len(self.held) % len(self.people)]
-                rec = fresh_record()
-                rec["national_id"] = nid
-                expect.append(("duplicate", rid, self.people[nid]))
+                rec["national_id"] = sorted(self.people)[len(self.held) % len(self.people)]
             elif kind == "invalid":
-                rec = fresh_record()
                 rec["date_of_birth"] = "2999-01-01"
-                expect.append(("rejected", rid, "invalid_record"))
-            elif kind == "fix_rejected" and [r for r, (d, _) in self.rejected.items()
-                                             if d == dev.device_id and r not in used]:
-                rid = [r for r, (d, _) in self.rejected.items() if d == dev.device_id and r not in used][0]
-                rec = fresh_record()
-                expect.append(("accepted", rid, None))
+                fault = "invalid_record"
+            elif kind == "fix_rejected" and fixable:
+                rid = fixable.pop()
             elif kind == "wrong_device":
-                rec = fresh_record()
-                items.append(dev.seal(rec, rid, device_id=str(uuid.uuid4())))
-                expect.append(("rejected", rid, "wrong_device"))
-                used.add(rid)
-                continue
-            elif kind == "bad_sig":
-                rec = fresh_record()
-                items.append(dev.seal(rec, rid, signer=wire.new_device_keys()[0]))
-                expect.append(("rejected", rid, "bad_item_signature"))
-                used.add(rid)
-                continue
-            else:
-                rec = fresh_record(nid=kind != "new_no_nid")
-                expect.append(("accepted", rid, None))
+                item, fault = dev.seal(rec, rid, device_id=str(uuid.uuid4())), "wrong_device"
+            elif kind == "bad_sig" and dev.approval_private is not None:  # a version 2 item: its one signature
+                item, fault = dev.seal(rec, rid, approver=wire.new_device_keys()[0]), "bad_approval_signature"
+            elif kind == "bad_sig":  # a version 1 item: the device's signature
+                item, fault = dev.seal(rec, rid, signer=wire.new_device_keys()[0]), "bad_item_signature"
+            elif kind == "unapproved":  # the device key alone: a version 1 item, or approved by some other key
+                item = dev.seal(rec, rid, approver=False if dev.approval_private else wire.new_device_keys()[0])
+                fault = "approval_required" if dev.approval_private else "no_approval_key"
+            elif kind == "other_approver" and dev.approval_private:
+                item, fault = dev.seal(rec, rid, approver=wire.new_device_keys()[0]), "bad_approval_signature"
             if rid in used:  # never the same record twice in one batch (the model would be ambiguous)
-                expect.pop()
                 continue
             used.add(rid)
-            items.append(dev.seal(rec, rid))
-            expect[-1] = expect[-1] + (rec,)
-        body = wire.build_batch(items, device_id=dev.device_id, batch_id=str(uuid.uuid4()))
+            items.append(item or dev.seal(rec, rid))
+            planned.append((rid, rec, fault))
+        body = dev.batch(items, str(uuid.uuid4()), version=batch_v)
         key = f"k-{uuid.uuid4()}"
         r = self.ok(dev.post(body, key))
-        if dev.device_id in self.revoked:
+        if me in self.revoked:
             assert (r.status_code, r.json()["error"]) == (403, "device_revoked")
             return
         assert r.status_code == 200, r.text[:300]
-        receipt = wire.verify_receipt(r.json(), registry_sign_public=dev.sign_public, batch_sha256=wire.sha256_hex(body))
-        results = receipt["results"]
-        assert len(results) == len(expect)
-        for res, exp in zip(results, expect):
-            status, rid, extra, rec = exp[0], exp[1], exp[2], exp[3] if len(exp) > 3 else None
+        receipt = proofs.verify_receipt(r.json(), registry_sign_public=dev.sign_public, batch_sha256=wire.sha256_hex(body))
+        assert receipt["v"] == batch_v and len(receipt["results"]) == len(planned)
+        for res, (rid, rec, fault) in zip(receipt["results"], planned):
             assert res["record_id"] == rid
-            if status == "accepted" and rec is not None and rec.get("national_id") in self.people:
-                status, extra = "duplicate", self.people[rec["national_id"]]  # a person from an earlier example
-            assert res["status"] == status, (res, status)
-            if status == "rejected":
-                assert res["reason"] == extra
-                if extra == "invalid_record":
-                    self.rejected[rid] = (dev.device_id, rec)
-                self.note(rid, None, "rejected") if rid not in self.held else None
+            if fault:
+                assert (res["status"], res.get("reason")) == ("rejected", fault), (res, fault)
+                if fault == "invalid_record" and (me, rid) not in self.held:
+                    self.rejected[(me, rid)] = rec
+                    self.note(dev, rid, None, "rejected")
                 continue
-            if extra and status != "accepted":
-                assert res["registry_id"] == extra
-            self.note(rid, res["registry_id"])
-            if rid not in self.held:
-                self.held[rid] = {"record": rec, "registry_id": res["registry_id"], "device": dev.device_id}
-                self.rejected.pop(rid, None)
-                nid = rec.get("national_id")
-                if nid:
-                    assert self.people.setdefault(nid, res["registry_id"]) == res["registry_id"]
+            status, registry_id = self.expect(dev, rid, rec)
+            shown = "accepted" if status == "held" and batch_v == 1 else status  # 0.1.0 laptops know no "held"
+            assert (res["status"], res.get("registry_id", None) if status != "accepted" else None) == (
+                shown, registry_id), (res, status, registry_id)
+            if status == "accepted":
+                assert res["registry_id"] not in {i for ids in self.own.values() for i in ids}
+                self.own[me].add(res["registry_id"])
+                registry_id = res["registry_id"]
+                if rec.get("national_id"):
+                    self.people[rec["national_id"]] = (registry_id, me)
+            if (me, rid) not in self.held:
+                self.held[(me, rid)] = {"record": rec, "registry_id": registry_id, "held": status == "held"}
+                self.rejected.pop((me, rid), None)
+            self.note(dev, rid, registry_id)
         self.sent.append((dev, key, body, r.content))
 
     @precondition(lambda self: self.sent)
@@ -220,41 +246,36 @@ class RegistryMachine(RuleBasedStateMachine):
     # -- status --------------------------------------------------------------------
     @rule(dev=devices)
     def status_by_ids(self, dev):
-        mine = [rid for rid, h in self.held.items() if h["device"] == dev.device_id]
-        mine += [rid for rid, (d, _) in self.rejected.items() if d == dev.device_id]
-        foreign = [rid for rid, h in self.held.items() if h["device"] != dev.device_id][:5]
+        me = dev.device_id
+        mine = [rid for (d, rid) in self.held if d == me] + [rid for (d, rid) in self.rejected if d == me]
+        foreign = [rid for (d, rid) in self.held if d != me and (me, rid) not in self.held][:5]
         long = self.ok(self.http.post(self.reg.url + "/v1/status", json={"record_ids": ["x" * 300]},
                                       headers=dev.auth(), timeout=30))
         assert long.status_code in (400, 403), long.text[:200]
         asked = mine + foreign + [str(uuid.uuid4()), "../../etc", "' OR 1=1 --", "%", "*"]
-        r = self.ok(self.http.post(self.reg.url + "/v1/status", json={"record_ids": asked[:1000]}, headers=dev.auth(),
-                                   timeout=30))
-        if dev.device_id in self.revoked:
+        r = self.ok(dev.status(asked[:1000]))
+        if me in self.revoked:
             assert r.status_code == 403
             return
-        assert r.status_code == 200, r.text[:300]
-        got = r.json()["records"]
+        got = dev.verified_status(r)["records"]
         assert {x["record_id"] for x in got} <= set(mine), "status answered for records this device does not own"
         for x in got:
-            self.note(x["record_id"], x.get("registry_id"), x["state"])
-            if x["record_id"] in self.held:
-                assert x.get("registry_id") == self.held[x["record_id"]]["registry_id"]
+            self.note(dev, x["record_id"], x.get("registry_id"), x["state"])
+            h = self.held.get((me, x["record_id"]))
+            if h is not None and not h["held"]:
+                assert x.get("registry_id") == h["registry_id"]
 
     @rule(dev=devices)
     def status_feed(self, dev):
         cursor = self.cursors.get(dev.device_id, "0")
         for _ in range(20):
-            r = self.ok(self.http.get(self.reg.url + "/v1/status", params={"since": cursor}, headers=dev.auth(),
-                                      timeout=30))
+            r = self.ok(dev.status(since=cursor))
             if dev.device_id in self.revoked:
                 assert r.status_code == 403
                 return
-            assert r.status_code == 200, r.text[:300]
-            doc = r.json()
+            doc = dev.verified_status(r)
             for x in doc["records"]:
-                held = self.held.get(x["record_id"])
-                assert held is None or held["device"] == dev.device_id
-                self.note(x["record_id"], x.get("registry_id"), x["state"])
+                self.note(dev, x["record_id"], x.get("registry_id"), x["state"])
             assert int(doc["cursor"]) >= int(cursor), "the cursor went backwards"
             cursor = doc["cursor"]
             if not doc.get("more"):
@@ -263,12 +284,12 @@ class RegistryMachine(RuleBasedStateMachine):
 
     @invariant()
     def one_registry_id_per_record_and_person(self):
-        for rid, ids in self.seen_ids.items():
-            assert len(ids) <= 1, rid
+        for key, ids in self.seen_ids.items():
+            assert len(ids) <= 1, key
         by_person: dict[str, set] = {}
-        for rid, h in self.held.items():
+        for h in self.held.values():
             nid = (h["record"] or {}).get("national_id")
-            if nid:
+            if nid and not h["held"]:
                 by_person.setdefault(nid, set()).add(h["registry_id"])
         assert all(len(v) == 1 for v in by_person.values())
 
@@ -279,9 +300,13 @@ def test_stateful_registry_api(reg):
 
     RegistryMachine.reg = reg
     RegistryMachine.counter = Counter()
-    with case("registry: stateful HTTP API (enroll, login, batches, replays, status, revoke)",
-              "no 5xx; every refusal a JSON reason; one registry ID per record ID and per person; states never go "
-              "back; replays byte-identical; reused keys 409; status only for own records") as c:
+    with case("registry: stateful HTTP API (enroll with and without approval keys, approval key registration, "
+              "login, version 1 and 2 batches, replays, status, revoke)",
+              "no 5xx; every refusal a JSON reason; record IDs per device; one registry ID per record and per person; "
+              "another device's national ID held, never first-wins; no answer names another device's registry ID; "
+              "nothing accepted without a valid approval from a device with an approval key; a second approval key "
+              "refused without a code; states never go back; replays byte-identical; reused keys 409; status "
+              "answers signed and only for own records") as c:
         test = RegistryMachine.TestCase
         test.settings = settings(max_examples=scaled(12), stateful_step_count=25, deadline=None,
                                  suppress_health_check=list(HealthCheck))

@@ -263,33 +263,65 @@ DEVICE_DAMAGE = {
 }
 
 
+def _repairs(data_dir) -> int:
+    with Store(data_dir).unlock("sup", PASSWORD) as s:
+        return s.conn.execute("SELECT count(*) FROM audit WHERE event = 'device.file_repaired'").fetchone()[0]
+
+
 def test_damaged_device_file_is_reported_and_nothing_is_lost(registry, tmp_path):
+    """A damaged device.json stops sync (which runs without a password) with one line naming the file.
+
+    The store now holds the registration, so the next unlock (here: the approval) rewrites device.json from the
+    store's copy (``identity.check``, audited as ``device.file_repaired``) instead of refusing: "nothing is lost"
+    means no record is lost or changed while the file is damaged, the file comes back byte for byte without IT,
+    and every record then reaches the registry exactly once."""
     cli, ids = laptop(tmp_path / "data", registry, tmp_path, 6, approve=False)
     path = cli.data_dir / "device.json"
     good = path.read_bytes()
     with case("damaged device.json (truncated, not JSON, key of the wrong length, field missing, empty)",
-              "sync and approval refused with exit 1 and one line, no traceback; the records stay submitted, "
-              "verify() clean; once the file is restored: approval and sync work, exactly once") as c:
-        for damage in sorted(DEVICE_DAMAGE):
+              "sync refused with exit 1 and one line naming device.json, no traceback, no record changed; the next "
+              "unlock (an approval) rewrites the file from the store's copy and audits it; approval and sync then "
+              "work, every record exactly once") as c:
+        for n, damage in enumerate(sorted(DEVICE_DAMAGE)):
             path.write_bytes(DEVICE_DAMAGE[damage](good))
+            before = store_states(cli.data_dir, refresh=False)
             line = one_clean_line(cli("sync", "--json"))
             assert "device.json" in line, (damage, line)
-            one_clean_line(cli("review", "--user", "sup", "--approve-all"))
-            c.runs += 2
-            assert store_states(cli.data_dir, refresh=False) == Counter({"submitted": 6}), damage
-        path.write_bytes(good)
+            assert store_states(cli.data_dir, refresh=False) == before, damage
+            assert before["submitted"] == 6 - n, damage
+            cli("review", "--user", "sup", "--approve", ids[n], check=True)
+            assert path.read_bytes() == good, damage  # rewritten from the store's copy at the unlock
+            assert _repairs(cli.data_dir) == n + 1, damage
+            assert cli("sync", "--json").returncode == 0, damage
+            c.runs += 3
         cli("review", "--user", "sup", "--approve-all", check=True)
         assert cli("sync", "--json").returncode == 0
+        assert set(store_states(cli.data_dir)) <= {"synced", "registered"}
         assert_exactly_once_at(registry, ids)
 
 
 def test_damaged_device_file_message_on_approval(registry, tmp_path):
+    """The messages around a damaged device.json: sync names the file in one line; the approval goes through.
+
+    Approval used to be refused with a line naming device.json; the store now holds the registration, so the
+    approval's unlock rewrites the file from it and seals as usual. Nothing is silent for IT: the repair is an
+    audit event (``device.file_repaired``) and a warning in the log."""
     cli, _ = laptop(tmp_path / "data", registry, tmp_path, 2, approve=False)
-    (cli.data_dir / "device.json").write_bytes(b"{")
-    with case("damaged device.json: the message on approval", "one line naming device.json") as c:
-        line = one_clean_line(cli("review", "--user", "sup", "--approve-all"))
-        c.runs += 1
+    path = cli.data_dir / "device.json"
+    good = path.read_bytes()
+    path.write_bytes(b"{")
+    with case("damaged device.json: the messages", "sync: one line naming device.json; approval: done, the file "
+              "rewritten from the store, an audit event and a log warning") as c:
+        line = one_clean_line(cli("sync", "--json"))
         assert "device.json" in line, line
+        proc = cli("review", "--user", "sup", "--approve-all")
+        assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+        assert "2 record(s) approved" in proc.stdout
+        c.runs += 2
+        assert path.read_bytes() == good and _repairs(cli.data_dir) == 1
+        logs = "".join(p.read_text("utf-8", "replace") for p in (cli.data_dir / "logs").rglob("*") if p.is_file())
+        assert "device.json or its CA file differed from the store's copy" in logs
+        assert store_states(cli.data_dir, refresh=False) == Counter({"queued": 2})
 
 
 # ---------------------------------------------------------------- damaged keyslots.json

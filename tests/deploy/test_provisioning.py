@@ -12,7 +12,7 @@ import pytest
 
 from helpers.deploy_helpers import PASSWORD, Runner, payload, write_signed
 from fieldapp.cli import deploy as cli_deploy
-from fieldapp.deploy import provisioning
+from fieldapp.deploy import provisioned, provisioning
 from fieldapp.deploy.provisioning import ProvisioningError
 
 SEAL = base64.b64encode(bytes(range(32))).decode()
@@ -111,40 +111,40 @@ def test_apply_writes_settings_owner_only_and_pins_the_signer(tmp_path, it_keys)
     doc["registry"]["ca_pem"] = ca
     signed = write_signed(tmp_path / "p.json", doc, it_keys[0])
     data_dir = tmp_path / "data"
-    summary = provisioning.apply(data_dir, signed, trusted(it_keys))
+    summary = provisioned.apply(data_dir, signed, trusted(it_keys))
     assert summary["server"] == URL and summary["recovery"] == "none" and summary["device"] == "unregistered"
     for name in (provisioning.APPLIED_FILE, provisioning.CA_FILE, config.CONFIG_FILE):
         assert stat.S_IMODE(os.stat(data_dir / name).st_mode) == 0o600
     assert config.load(data_dir).language == "km" and config.load(data_dir).idle_minutes == 15
-    settings = provisioning.registry_settings(data_dir)
+    settings = provisioned.registry_settings(data_dir)
     assert settings["server_url"] == URL and open(settings["ca_file"]).read() == ca
-    assert provisioning.sync_policy(data_dir) == {"auto": True, "interval_minutes": 30}
-    assert provisioning.default_address(data_dir) == {"province": "03", "district": "0301", "commune": "030101"}
+    assert provisioned.sync_policy(data_dir) == {"auto": True, "interval_minutes": 30}
+    assert provisioned.default_address(data_dir) == {"province": "03", "district": "0301", "commune": "030101"}
     # the next file is checked against the key that signed this one, with no key given
     newer = write_signed(tmp_path / "newer.json", payload(URL, SEAL, SIGN, language="en"), it_keys[0])
-    provisioning.apply(data_dir, newer)
+    provisioned.apply(data_dir, newer)
     assert config.load(data_dir).language == "en"
     cli_deploy.write_keypair(tmp_path / "o-priv.json", tmp_path / "o-pub.json")
     other = write_signed(tmp_path / "other.json", payload(URL, SEAL, SIGN), tmp_path / "o-priv.json")
     with pytest.raises(ProvisioningError):
-        provisioning.apply(data_dir, other)
+        provisioned.apply(data_dir, other)
     old = (datetime.now(timezone.utc) - timedelta(days=30)).isoformat(timespec="seconds")
     replay = write_signed(tmp_path / "old.json", payload(URL, SEAL, SIGN, issued_at=old), it_keys[0])
     with pytest.raises(ProvisioningError) as exc:
-        provisioning.apply(data_dir, replay)
+        provisioned.apply(data_dir, replay)
     assert exc.value.msg_id == "deploy.provision.older"
 
 
 def test_machine_file_is_applied_once_at_start(tmp_path, it_keys, monkeypatch):
     signed = write_signed(tmp_path / "machine.json", payload(URL, SEAL, SIGN), it_keys[0])
-    monkeypatch.setattr(provisioning, "bundled_keys", lambda: trusted(it_keys))
+    monkeypatch.setattr(provisioned, "bundled_keys", lambda: trusted(it_keys))
     data_dir = tmp_path / "data"
-    assert "registry.nssf" in provisioning.apply_machine_file(data_dir, signed)
-    assert provisioning.apply_machine_file(data_dir, signed) is None  # nothing new
-    assert provisioning.apply_machine_file(data_dir, tmp_path / "absent.json") is None
+    assert "registry.nssf" in provisioned.apply_machine_file(data_dir, signed)
+    assert provisioned.apply_machine_file(data_dir, signed) is None  # nothing new
+    assert provisioned.apply_machine_file(data_dir, tmp_path / "absent.json") is None
     bad = tmp_path / "bad.json"
     bad.write_bytes(signed.read_bytes().replace(b"wave 1", b"wave 2"))
-    assert "changed after it was signed" in provisioning.apply_machine_file(data_dir, bad)
+    assert "changed after it was signed" in provisioned.apply_machine_file(data_dir, bad)
 
 
 def test_cli_refuses_a_tampered_file_in_one_translated_line(tmp_path, it_keys):
@@ -165,6 +165,14 @@ def test_cli_refuses_a_tampered_file_in_one_translated_line(tmp_path, it_keys):
 
 
 def test_cli_keygen_sign_apply_and_recovery_slot(tmp_path):
+    """IT's keys, a signed file, and its recovery key written into the store only by a supervisor.
+
+    Applied without ``--user``, the file's recovery key only waits for a supervisor ("waits for a supervisor to
+    confirm it"), no longer "will be added" at the next login: the recovery slot opens every record, so it is written
+    only by a supervisor's explicit action (``provision --user``, ``recovery-confirm``), never by a file beside the
+    store at an ordinary login. A store trusts a document's signer only once a supervisor applied it (the signer
+    recorded in ``provisioning.json`` when it was applied without a supervisor is a file-level pin for staging, not
+    the store's anchor), so ``--user`` needs ``--trusted-key`` here; after that the store's pinned key suffices."""
     run = Runner(tmp_path / "data", tmp_path / "logs")
     it = tmp_path / "it"
     it.mkdir()
@@ -178,11 +186,17 @@ def test_cli_keygen_sign_apply_and_recovery_slot(tmp_path):
         check=True)
     run("init", "--user", "sup", new_password=PASSWORD, check=True)
     out = run("provision", it / "signed.json", "--trusted-key", it / "pub.json", check=True)
-    assert "recovery key will be added" in out.stdout
+    assert "waits for a supervisor to confirm it" in out.stdout
     slots = json.loads((tmp_path / "data" / "keyslots.json").read_text())["slots"]
     assert not any(s["type"] == "recovery" for s in slots)
-    out = run("provision", it / "signed.json", "--user", "sup", "--json", check=True)  # the pinned key now
+    # the store trusts only keys it pinned itself (none yet): the signer recorded in the file applied without a
+    # supervisor is not an anchor for an existing store, so the supervisor names IT's key
+    out = run("provision", it / "signed.json", "--user", "sup", "--json")
+    assert out.returncode == 1 and "--trusted-key" in out.stderr
+    out = run("provision", it / "signed.json", "--user", "sup", "--trusted-key", it / "pub.json", "--json", check=True)
     assert json.loads(out.stdout)["recovery"] == "set"
+    out = run("provision", it / "signed.json", "--user", "sup", "--json", check=True)  # the store's pinned key now
+    assert json.loads(out.stdout)["recovery"] == "set"  # the same key: unchanged
     slots = json.loads((tmp_path / "data" / "keyslots.json").read_text())["slots"]
     assert [s["recipient"] for s in slots if s["type"] == "recovery"] == [json.loads((it / "rec-pub.json").read_text())["fingerprint"]]
     run("verify", "--user", "sup", check=True)
@@ -200,11 +214,15 @@ def test_register_checks_the_registry_keys_against_the_provisioning(tmp_path, it
     assert out.returncode == 1 and "no provisioning file applied" in out.stderr
     wrong = write_signed(tmp_path / "wrong.json", payload(registry.url, SEAL, sign), it_keys[0])
     run("provision", wrong, "--trusted-key", it_keys[1], check=True)
+    # staged without a supervisor: the store has pinned no signer yet, so registration will not use the file
+    out = run("provision-register", "--user", "sup", "--code", registry.code())
+    assert out.returncode == 1 and "not signed by a key this store trusts" in out.stderr
+    run("provision", wrong, "--trusted-key", it_keys[1], "--user", "sup", check=True)  # a supervisor pins it
     out = run("provision-register", "--user", "sup", "--code", registry.code())
     assert out.returncode == 1 and "other keys" in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "data" / "device.json").exists()
     right = write_signed(tmp_path / "right.json", payload(registry.url, seal, sign), it_keys[0])
-    run("provision", right, check=True)
+    run("provision", right, check=True)  # the same IT key as the pinned one: trusted by the store
     out = run("provision-register", "--user", "sup", "--code", registry.code(), check=True)
     assert "registry's keys match" in out.stdout
-    assert provisioning.check_device(tmp_path / "data") == "matches"
+    assert provisioned.check_device(tmp_path / "data") == "matches"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers.deploy_helpers import SAMPLE_PASSWORDS, Runner, copy_sample, queue_items, schema_of, spool_snapshot
@@ -28,10 +30,13 @@ def test_rollback_restores_the_pre_upgrade_database_and_keeps_the_spool(upgraded
     run, data, queued = upgraded
     backups = sorted((data / "backups").glob("fieldapp.db.v1.*.bak"))
     assert len(backups) == 1
+    assert json.loads((data / "keyslots.json").read_text())["version"] == 2  # rewritten by the first login
     out = run("rollback", "--user", "sup", password=SUP)
     assert out.returncode == 0, out.stderr
     assert "schema version 1" in out.stdout
     assert schema_of(data, "sup", SUP) == 1
+    # the key slots go back with the database: release 0.1.0 reads only version 1 slot files
+    assert json.loads((data / "keyslots.json").read_text())["version"] == 1
     assert list((data / "backups").glob("fieldapp.db.replaced.*.bak"))  # the upgraded file is kept aside
     assert spool_snapshot(data) == queued
     # this release opens it again (upgrading it again, with a new backup)

@@ -124,12 +124,13 @@ def spool_snapshot(data_dir: Path) -> dict:
 
 
 def schema_of(data_dir: Path, user: str, password: str) -> int:
-    """The schema version of the database file, read with the key from ``user``'s slot (no migration)."""
+    """The schema version of the database file, read with the database key from ``user``'s slot (no migration).
+    ``SlotFile.unlock`` returns a ``Keys`` (database key, approval key, ...), not the key's bytes."""
     from fieldapp.store import migrations
     from fieldapp.store.dbapi import open_encrypted
     from fieldapp.store.keyslots import SlotFile
 
-    key = SlotFile.load(Path(data_dir) / "keyslots.json").unlock(user, password)
+    key = SlotFile.load(Path(data_dir) / "keyslots.json").unlock(user, password).db_key
     conn = open_encrypted(str(Path(data_dir) / "fieldapp.db"), key)
     try:
         return migrations.current_version(conn)

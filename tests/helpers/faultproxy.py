@@ -14,7 +14,9 @@ Content-Length body) and applies the first matching rule:
 - ``limit``: forward at most ``rate`` bytes/s in each direction.
 
 Rules match a method and a path prefix, can skip the first ``after`` matches and
-apply ``count`` times (None = forever). ``seen`` counts requests per path.
+apply ``count`` times (None = forever). ``seen`` counts requests per path. ``port`` puts the proxy
+on a fixed loopback port (a laptop's registry address), else on a free one; ``upstream`` may be changed
+while it runs (a registry restarted on another port).
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def _read_message(sock: socket.socket, buf: bytearray, is_response: bool = False
 
 
 class FaultProxy:
-    def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1"):
+    def __init__(self, upstream_port: int, upstream_host: str = "127.0.0.1", port: int = 0):
+        """Listen on loopback ``port`` (0: any free one; a fixed one raises OSError if it is taken)."""
         self.upstream = (upstream_host, upstream_port)
         self.rules: list[Rule] = []
         self.seen: dict[str, int] = {}
@@ -98,7 +101,11 @@ class FaultProxy:
         self.lock = threading.Lock()
         self._srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._srv.bind(("127.0.0.1", 0))
+        try:
+            self._srv.bind(("127.0.0.1", port))
+        except OSError:
+            self._srv.close()
+            raise
         self._srv.listen(64)
         self.port = self._srv.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"

@@ -157,3 +157,15 @@ def device(registry_server):
 @pytest.fixture
 def device2(registry_server):
     return client.Device(registry_server)
+
+
+@pytest.fixture
+def v2device(registry_server):
+    """A laptop of this release: approval key registered at enrollment, version 2 items and batches."""
+    return client.Device(registry_server, approval=True)
+
+
+@pytest.fixture(params=["v1", "v2"])
+def anydev(request, registry_server):
+    """The same test for a release 0.1.0 laptop (version 1) and a laptop of this release (version 2)."""
+    return client.Device(registry_server, approval=request.param == "v2")

@@ -7,28 +7,31 @@ import uuid
 import pytest
 from helpers.registry_client import Device, make_record
 
-from fieldapp.outbound import wire
+from fieldapp.outbound import proofs, wire
 
 
 def statuses(receipt: dict) -> list[str]:
     return [r["status"] for r in receipt["results"]]
 
 
-def test_batch_accepted_with_verifying_receipt(device):
+def test_batch_accepted_with_verifying_receipt(anydev):
+    device = anydev
     records = [make_record() for _ in range(3)]
     r, body = device.send(records)
     receipt = device.verified(r, body)
     assert statuses(receipt) == ["accepted"] * 3
-    assert receipt["device_id"] == device.device_id
+    assert receipt["device_id"] == device.device_id and receipt["v"] == device.version
+    assert ("audit_head" in receipt) == (device.version == 2)  # version 1 receipts are exactly as in release 0.1.0
     assert [x["record_id"] for x in receipt["results"]] == [rec["record_id"] for rec in records]
     assert all(x["registry_id"].startswith("KH-REG-") for x in receipt["results"])
     with pytest.raises(wire.WireError):
-        wire.verify_receipt(r.json(), registry_sign_public=device.sign_public, batch_sha256=wire.sha256_hex(b"other"))
+        proofs.verify_receipt(r.json(), registry_sign_public=device.sign_public, batch_sha256=wire.sha256_hex(b"other"))
     with pytest.raises(wire.WireError):
-        wire.verify_receipt(r.json(), registry_sign_public=wire.new_device_keys()[1], batch_sha256=wire.sha256_hex(body))
+        proofs.verify_receipt(r.json(), registry_sign_public=wire.new_device_keys()[1], batch_sha256=wire.sha256_hex(body))
 
 
-def test_replay_same_key_returns_identical_receipt_and_other_body_is_refused(device):
+def test_replay_same_key_returns_identical_receipt_and_other_body_is_refused(anydev):
+    device = anydev
     key = f"fa-{uuid.uuid4()}"
     first, body = device.send([make_record()], key=key)
     again = device.post(body, key=key)
@@ -38,7 +41,8 @@ def test_replay_same_key_returns_identical_receipt_and_other_body_is_refused(dev
     assert (r.status_code, r.json()["error"]) == (409, "idempotency_key_reused")
 
 
-def test_invalid_record_rejected_with_reason_others_accepted(registry_server, device):
+def test_invalid_record_rejected_with_reason_others_accepted(registry_server, anydev):
+    device = anydev
     good = [make_record(), make_record()]
     bad = make_record(national_id="12ab", sex="unknown")
     r, body = device.send([good[0], bad, good[1]])
@@ -56,7 +60,8 @@ def test_invalid_record_rejected_with_reason_others_accepted(registry_server, de
     assert bad["national_id"] not in log and bad["family_name"] not in log
 
 
-def test_same_record_twice_is_duplicate_and_changed_content_is_conflict(device):
+def test_same_record_twice_is_duplicate_and_changed_content_is_conflict(anydev):
+    device = anydev
     rec = make_record()
     first = device.verified(*device.send([rec]))
     again = device.verified(*device.send([rec]))
@@ -67,14 +72,20 @@ def test_same_record_twice_is_duplicate_and_changed_content_is_conflict(device):
     assert statuses(conflict) == ["conflict"]
 
 
-def test_same_national_id_from_second_device_is_duplicate_with_first_registry_id(device, device2):
+def test_same_national_id_from_second_device_is_held_without_the_first_registry_id(device, device2, v2device):
     nid, nid2 = (f"{uuid.uuid4().int % 10**9:09d}" for _ in range(2))
     first = device.verified(*device.send([make_record(national_id=nid)]))
     second = device2.verified(*device2.send([make_record(national_id=nid)]))
-    assert statuses(second) == ["duplicate"]
-    assert second["results"][0]["registry_id"] == first["results"][0]["registry_id"]
+    assert second["results"][0] == {"record_id": second["results"][0]["record_id"], "status": "accepted"}  # version 1
+    third = v2device.verified(*v2device.send([make_record(national_id=nid)]))
+    assert third["results"][0] == {"record_id": third["results"][0]["record_id"], "status": "held"}
+    registry_id = first["results"][0]["registry_id"]
+    for dev, receipt in ((device2, second), (v2device, third)):
+        rid = receipt["results"][0]["record_id"]
+        assert dev.status([rid])["records"] == [{"record_id": rid, "state": "held"}]
+        assert registry_id not in str(dev.status(since="0"))
     within = device.verified(*device.send([make_record(national_id=nid2), make_record(national_id=nid2)]))
-    assert statuses(within) == ["accepted", "duplicate"]
+    assert statuses(within) == ["accepted", "duplicate"]  # the same device: a duplicate, with its registry ID
     assert within["results"][0]["registry_id"] == within["results"][1]["registry_id"]
 
 
@@ -100,18 +111,21 @@ def test_batch_replayed_by_another_device_is_refused(device, device2):
     assert statuses(receipt) == ["rejected"] and receipt["results"][0]["reason"] == "wrong_device"
 
 
-def test_item_level_faults_are_rejected_with_reasons(device):
+def test_item_level_faults_are_rejected_with_reasons(anydev):
+    device = anydev
     good = device.seal(make_record())
     bad_sig = dict(device.seal(make_record()), ct=device.seal(make_record())["ct"])
     foreign_seal = wire.seal_record(make_record(), record_id=str(uuid.uuid4()), device_id=device.device_id,
                                     enrolled_on="2025-01-01", seal_public=wire.new_registry_keys()["seal_public"],
-                                    device_private=device.private)
+                                    device_private=device.private, approval_private=device.approval_private)
     malformed = {"record_id": "x", "v": 1}
     body = device.body([good, bad_sig, foreign_seal, malformed, "not an object"])
     receipt = device.verified(device.post(body), body)
     reasons = [x.get("reason") for x in receipt["results"]]
     assert statuses(receipt)[0] == "accepted"
-    assert reasons[1:] == ["bad_item_signature", "undecryptable", "malformed_item", "malformed_item"]
+    # a version 2 item is proven by its approval signature (checked first), a version 1 item by the device's
+    expected = "bad_approval_signature" if good["v"] == wire.ITEM_V2 else "bad_item_signature"
+    assert reasons[1:] == [expected, "undecryptable", "malformed_item", "malformed_item"]
     assert receipt["results"][4]["record_id"] is None
 
 

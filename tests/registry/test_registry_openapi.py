@@ -25,8 +25,19 @@ def test_openapi_describes_the_real_bodies_and_headers(registry_server):
     enroll = doc["paths"]["/v1/devices/enroll"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert enroll["$ref"].endswith("/EnrollIn")
     assert "422" not in doc["paths"]["/v1/devices/enroll"]["post"]["responses"]  # refusals are 400, as documented
-    for path in ("/v1/health", "/v1/keys", "/v1/reference", "/v1/auth/challenge", "/v1/auth/token", "/v1/status"):
+    for path in ("/v1/health", "/v1/keys", "/v1/reference", "/v1/auth/challenge", "/v1/auth/token", "/v1/status",
+                 "/v1/devices/approval-key"):
         assert path in doc["paths"]
+    schemas = doc["components"]["schemas"]
+    assert {"approval_public_key", "approval_proof"} <= set(schemas["EnrollIn"]["properties"])
+    assert set(schemas["ApprovalKeyIn"]["required"]) == {"approval_public_key", "approval_proof"}
+    assert schemas["ApprovalKeyOut"]["properties"]["state"]["enum"] == ["registered", "unchanged", "rotated"]
+    assert {"device_id", "issued_at", "signature"} <= set(schemas["StatusOut"]["required"])
+    assert "held" in schemas["StatusRecord"]["properties"]["state"]["enum"]
+    assert "held" in schemas["ResultOut"]["properties"]["status"]["enum"]
+    assert "audit_head" in schemas["ReceiptBody"]["properties"] and "protocol" in schemas["KeysOut"]["required"]
+    for method, path in (("get", "/v1/status"), ("post", "/v1/status"), ("post", "/v1/devices/approval-key")):
+        assert doc["paths"][path][method]["security"] == [{"HTTPBearer": []}]
 
 
 def schemathesis_cmd() -> list[str]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 
+import pytest
 import requests
 from helpers.registry_client import Device, make_record
 
@@ -69,3 +71,35 @@ def test_register_delay_zero_registers_at_once(make_server):
     rec = make_record()
     dev.verified(*dev.send([rec]))
     assert dev.status([rec["record_id"]])["records"][0]["state"] == "registered"
+
+
+def test_status_answers_are_signed_for_the_device_and_any_change_breaks_them(device, device2, v2device):
+    """Both status routes answer ``proofs.sign_status``: the registry's signature over every field, for this device;
+    a laptop trusts no unsigned or altered answer about its records (release 0.1.0 laptops read the same
+    ``records``/``cursor``/``more`` and ignore the rest)."""
+    from fieldapp.outbound import proofs, wire
+
+    rec = make_record()
+    device.verified(*device.send([rec, make_record(sex="x")]))
+    auth = {"Authorization": f"Bearer {device.token}"}
+    answers = [requests.get(device.server.url + "/v1/status", params={"since": "0"}, headers=auth, timeout=10),
+               requests.post(device.server.url + "/v1/status", json={"record_ids": [rec["record_id"]]}, headers=auth,
+                             timeout=10)]
+    for r in answers:
+        doc = proofs.verify_status(r.json(), registry_sign_public=device.sign_public, device_id=device.device_id)
+        assert set(doc) == {"records", "cursor", "more", "device_id", "issued_at", "signature"}
+        assert r.content == wire.canonical_json(doc)  # sent exactly as signed
+        for other in (device2.device_id, v2device.device_id):
+            with pytest.raises(wire.WireError):
+                proofs.verify_status(r.json(), registry_sign_public=device.sign_public, device_id=other)
+        body = r.content
+        for i in range(0, len(body), max(1, len(body) // 40)):  # a changed byte anywhere
+            changed = body[:i] + bytes([body[i] ^ 0x01]) + body[i + 1:]
+            try:
+                doc = json.loads(changed)
+            except ValueError:
+                continue  # not JSON any more: nothing to trust either
+            with pytest.raises(wire.WireError):
+                proofs.verify_status(doc, registry_sign_public=device.sign_public, device_id=device.device_id)
+        with pytest.raises(wire.WireError):
+            proofs.verify_status(r.json(), registry_sign_public=wire.new_device_keys()[1], device_id=device.device_id)

@@ -7,6 +7,7 @@ import pytest
 
 from helpers.clitools import OUTREACH_PASSWORD, Cli, write_jsonl
 from fieldapp.domain.synthetic import make_records
+from fieldapp.outbound.spool import Spool
 
 
 def laptop(tmp_path, name, registry, records_file) -> Cli:
@@ -22,6 +23,12 @@ def laptop(tmp_path, name, registry, records_file) -> Cli:
 
 @pytest.mark.slow
 def test_1000_records_exactly_once_and_registered_then_a_second_device_adds_no_person(registry, tmp_path):
+    """1,000 records from one laptop, exactly once, then registered; the same people from a second laptop add no one.
+
+    The registry now holds records per (device, record ID), and a national ID already known from another device is
+    ``held`` for review (receipt ``held``: synced locally, reason ``held_for_review``) instead of answered
+    ``duplicate`` with the first device's registry ID: a laptop is never told about another laptop's record, and a
+    second device cannot claim, replace or learn the first one's."""
     recs = make_records(1000, seed=77)
     for i, rec in enumerate(recs):  # every person carries a national ID: that is how the registry knows them again
         rec.setdefault("national_id", f"9{i:08d}")
@@ -52,5 +59,13 @@ def test_1000_records_exactly_once_and_registered_then_a_second_device_adds_no_p
     again = [json.loads(line) for line in registry.cli("export", "--format", "jsonl").splitlines() if line.strip()]
     assert len(again) == 1000 and {r["registry_id"] for r in again} == {r["registry_id"] for r in exported}
     second("sync", "--json")
-    # the second laptop's records were answered "duplicate" with the first registry IDs: synced, then registered
-    assert {r["state"] for r in second.json("list", "--user", "sup", "--json")} <= {"synced", "registered"}
+    # the second laptop's records were answered "held" (their national IDs are known from the first laptop): synced,
+    # held for review at the registry, never registered under the first laptop's registry IDs
+    listed = second.json("list", "--user", "sup", "--json")
+    assert len(listed) == 1000
+    assert {r["state"] for r in listed} == {"synced"} and {r["reason"] for r in listed} == {"held_for_review"}
+    with Spool(second.data_dir) as spool:
+        held = spool.states()
+    assert len(held) == 1000 and not any(v["registry_id"] for v in held.values())
+    with Spool(first.data_dir) as spool:
+        assert all(v["registry_id"] for v in spool.states().values())  # the first laptop's, registered

@@ -120,10 +120,13 @@ def test_settings_show_the_registered_device(harness, qtbot):
     keys = wire.new_registry_keys()
     seal = next(v for k, v in keys.items() if "seal" in k and "public" in k)
     sign = next(v for k, v in keys.items() if "sign" in k and "public" in k)
-    device_file.save(harness.ctx.data_dir, device_file.Device(
-        "dev-0042", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub), wire.b64e(seal), wire.b64e(sign),
-        "2025-03-04T05:06:07Z"))
     harness.login()
+    from fieldapp.outbound import identity
+
+    dev = device_file.Device("dev-0042", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub),
+                             wire.b64e(seal), wire.b64e(sign), "2025-03-04T05:06:07Z")
+    harness.ctx.worker.run(identity.adopt, dev)  # what registration records in the store, and device.json from it
+    qtbot.waitUntil(lambda: harness.ctx.worker.pending == 0)
     settings = harness.show("settings")
     assert settings.device_rows["status"][1].text() == "This laptop is registered"
     assert settings.device_rows["device_id"][1].text() == "dev-0042"
@@ -141,6 +144,11 @@ def _unlock_result(data_dir, user, password):
 
 
 def test_supervisor_adds_a_user_resets_a_password_and_disables_a_user(harness, qtbot):
+    """Add, reset, disable and enable again, checked against the store itself.
+
+    A disabled user's key slot is removed, so their password opens nothing: the store answers "wrong password", no
+    longer "disabled". Enabling them again is a password reset: the Enable button needs the new-password fields
+    filled (twice, the same), and only that new password opens the store afterwards."""
     h = harness
     h.login()
     qtbot.keyClick(h.window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
@@ -184,15 +192,36 @@ def test_supervisor_adds_a_user_resets_a_password_and_disables_a_user(harness, q
     row = [users.table.item(i, 0).text() for i in range(users.table.rowCount())].index("new.worker")
     assert users.table.item(row, 3).text() == "Disabled"
     assert users.disable_button.text() == "Enable"
+    data_dir = h.ctx.data_dir
+    assert _unlock_result(data_dir, "new.worker", "second password") == "core.auth.wrong_password"  # no slot left
     # nobody can disable themselves: the button is off for the logged-in supervisor
     users.select(SUPERVISOR)
     assert not users.disable_button.isEnabled()
 
+    # enabling again needs a new password, typed twice
+    users.select("new.worker")
+    users.disable_button.click()
+    qtbot.waitUntil(lambda: users.message.text() == "To enable a user again, give them a new password.",
+                    timeout=WORKER_TIMEOUT_MS)
+    h.settle()
+    assert users.table.item(row, 3).text() == "Disabled"
+    r["new_password"].setText("third password")
+    r["password_again"].setText("third passwrd")
+    users.disable_button.click()
+    assert users.message.text() == "The two passwords differ."
+    r["password_again"].setText("third password")
+    users.disable_button.click()
+    qtbot.waitUntil(lambda: users.message.text() == "User new.worker can sign in again.", timeout=WORKER_TIMEOUT_MS)
+    h.settle()
+    row = [users.table.item(i, 0).text() for i in range(users.table.rowCount())].index("new.worker")
+    assert users.table.item(row, 3).text() == "Active" and users.disable_button.text() == "Disable"
+    assert r["new_password"].text() == "" and r["password_again"].text() == ""
+
     # the effects, checked against the store itself
     h.window.logout()
     h.settle()
-    data_dir = h.ctx.data_dir
-    assert _unlock_result(data_dir, "new.worker", "second password") == "core.auth.disabled"
+    assert _unlock_result(data_dir, "new.worker", "third password") == "ok"
+    assert _unlock_result(data_dir, "new.worker", "second password") == "core.auth.wrong_password"
     assert _unlock_result(data_dir, "new.worker", "first password") == "core.auth.wrong_password"
 
 

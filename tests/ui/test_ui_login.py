@@ -51,7 +51,7 @@ def _signed_provisioning_file(tmp_path, **changes):
     import base64
     import secrets
 
-    from fieldapp.deploy import provisioning
+    from fieldapp.deploy import provisioned, provisioning
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -70,7 +70,11 @@ def _signed_provisioning_file(tmp_path, **changes):
 
 def test_first_run_applies_a_provisioning_file_then_creates_the_supervisor(make_harness, tmp_path, qtbot,
                                                                           monkeypatch):
-    from fieldapp.deploy import provisioning
+    """Applying IT's file on the first-run screen, then creating the first supervisor under it.
+
+    Applying a file moved to ``fieldapp.deploy.provisioned`` (``provisioning`` keeps the document itself), so the
+    bundled keys are patched where it reads them; the new store pins the file's signer as its anchor."""
+    from fieldapp.deploy import provisioned, provisioning
 
     path, trusted = _signed_provisioning_file(tmp_path)
     data_dir = tmp_path / "fresh"
@@ -80,9 +84,11 @@ def test_first_run_applies_a_provisioning_file_then_creates_the_supervisor(make_
     # no trusted IT key in a source checkout: refused, with the core's message, nothing applied
     first.apply_provisioning(str(path))
     qtbot.waitUntil(lambda: "trusted IT key" in first.error.text(), timeout=WORKER_TIMEOUT_MS)
-    assert h.ctx.lang == "en" and provisioning.applied(data_dir) is None
+    assert h.ctx.lang == "en" and provisioned.applied(data_dir) is None
 
+    # the keys bundled in the build, as ``fieldapp.deploy.provisioned`` (which applies files now) reads them
     monkeypatch.setattr(provisioning, "bundled_keys", lambda: [trusted])
+    monkeypatch.setattr(provisioned, "bundled_keys", lambda: [trusted])
     first.apply_provisioning(str(path))
     qtbot.waitUntil(lambda: h.ctx.lang == "km", timeout=WORKER_TIMEOUT_MS)
     h.settle()
@@ -100,6 +106,14 @@ def test_first_run_applies_a_provisioning_file_then_creates_the_supervisor(make_
     qtbot.waitUntil(lambda: h.window.workspace is not None, timeout=WORKER_TIMEOUT_MS)
     h.settle()
     assert h.ctx.user["role"] == "supervisor"
+    # the store created with the applied file pins its signer: later files are checked against the store, not
+    # against whatever signer a file beside it names
+    from fieldapp.base.encoding import b64encode
+    from fieldapp.store import trusted as trusted_facts
+    from fieldapp.store.database import Store
+
+    with Store(data_dir).unlock("boss", "long enough pw") as session:
+        assert trusted_facts.get(session.conn, "provisioning.trust_anchor") == b64encode(trusted)
 
 
 def test_wrong_password_then_lockout_delay_is_shown(harness, qtbot):

@@ -32,6 +32,19 @@ def slow_proxy(registry):
     proxy.close()
 
 
+def register_laptop(store_dir, registry) -> None:
+    """The supervisor registers the laptop as the screen does (``register_store``): the store then holds the
+    registration, so approvals seal. Plain ``register`` only writes device.json, which no bare ``Store.unlock``
+    adopts: records approved after it stayed ``approved``, never sealed."""
+    from sync.registration import register_store
+
+    session = open_session(store_dir, SUP)
+    try:
+        register_store(session, registry.url, registry.code())
+    finally:
+        session.close()
+
+
 @offscreen_ok
 def test_register_then_sync_until_registered(qtbot, store_dir, contexts, registry, slow_proxy):
     from sync.service import SyncService
@@ -79,12 +92,15 @@ def test_register_then_sync_until_registered(qtbot, store_dir, contexts, registr
 
 @offscreen_ok
 def test_supervisor_sends_quarantined_records_again(qtbot, store_dir, contexts, registry):
+    """Quarantined records listed with their reason, sent again one by one or all at once, then registered.
+
+    The laptop is registered with ``register_store``: a record is sealed only when the store itself holds the
+    registration (a device.json alone no longer makes approvals seal)."""
     from fieldapp.outbound import outbox
     from fieldapp.outbound.spool import Spool
-    from sync.registration import register
     from sync.service import SyncService
 
-    register(store_dir, registry.url, registry.code())
+    register_laptop(store_dir, registry)
     ids = store_records(store_dir, make_records(6, seed=43), approve=True)  # sealed into the outbox at approval
     session = open_session(store_dir, SUP)
     outbox.refresh(session)
@@ -131,11 +147,13 @@ def test_outreach_workers_cannot_requeue(qtbot, store_dir, contexts):
 
 @offscreen_ok
 def test_the_screen_opens_with_the_spools_recent_batches(qtbot, store_dir, contexts, registry):
+    """The batches an earlier session sent are listed at once, in the user's language.
+
+    Registered with ``register_store`` (the store holds the registration, so the approvals seal)."""
     from fieldapp.base import i18n
-    from sync.registration import register
     from sync.service import SyncService
 
-    register(store_dir, registry.url, registry.code())
+    register_laptop(store_dir, registry)
     ids = store_records(store_dir, make_records(5, seed=44), approve=True)
     SyncService(store_dir).sync_once(timeout=60)  # an earlier session sent them
     ctx = contexts(store_dir, SUP)
