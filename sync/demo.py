@@ -20,6 +20,7 @@ from pathlib import Path
 from fieldapp.outbound import outbox
 from fieldapp.store import records, users
 from fieldapp import services
+from fieldapp.domain import reasons
 from fieldapp.base.i18n import tr
 from fieldapp.base.exitcodes import Exit
 from fieldapp.base.paths import resolve_data_dir
@@ -47,8 +48,9 @@ def _fill(store: Store) -> None:
                 tx.execute("UPDATE records SET created_at = ? WHERE id = ?", (when, rid))
     with store.unlock("supervisor", DEMO_ACCOUNTS["supervisor"]) as sup:
         services.review(sup, ids[:90], "approve")
-        services.review(sup, ids[90:95], "return", tr("core.demo.return_reason"))
-        services.review(sup, ids[95:97], "reject", tr("core.demo.reject_reason"))
+        # reasons as a supervisor gives them on the Review screen: a reason code (shown in the reader's language)
+        services.review(sup, ids[90:95], "return", reasons.compose("missing_consent"))
+        services.review(sup, ids[95:97], "reject", reasons.compose("possible_duplicate"))
 
 
 def _start_registry(reg_dir: Path, port: int) -> subprocess.Popen:

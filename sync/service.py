@@ -124,6 +124,8 @@ class SyncService:
         while not self._stop.is_set():
             try:
                 if not self._due():
+                    if self._dev() is not None:
+                        self._probe()  # nothing to send: the connection shown is still a checked one
                     self._wait(self.idle_interval)
                     continue
                 if not self._probe():

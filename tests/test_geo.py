@@ -197,3 +197,82 @@ def test_cross_check_with_ncdd_list():
         geo.children(code)
     for row in rows[::500]:  # a sample: each search scans the whole gazetteer
         assert geo.search(row["name_km"], limit=None) or geo.search(row["name_latin"])
+
+
+# --------------------------------------------------------------------------- #
+# find: a search that starts in an area and widens (fieldapp.domain.geo_area)
+# --------------------------------------------------------------------------- #
+THMA_PUOK, TONLE_BASAK = "010704", "120101"   # a commune with one village named Svay; one in Phnom Penh with none
+
+
+def test_find_in_the_area_first_with_parents():
+    found = geo.find("svay", "village", area=THMA_PUOK)
+    assert found.scope == THMA_PUOK and not found.widened
+    assert [c.code for c in found.candidates] == ["01070405"] and found.outside == 391
+    only = found.candidates[0]
+    assert [p.code for p in only.parents] == ["010704", "0107", "01"]
+    assert only.label("en") == "Svay (ស្វាយ) — Thma Puok, Thma Puok, Banteay Meanchey"
+    assert only.label("km") == "ស្វាយ (Svay) — ថ្មពួក, ថ្មពួក, បន្ទាយមានជ័យ"
+    assert found.unique() is only
+    # a village as the area is cut to its commune; the Khmer spelling finds the same
+    assert geo.find("ស្វាយ", "village", area="01070405").candidates == found.candidates
+
+
+def test_find_never_names_one_of_several_matches():
+    found = geo.find("svay", "village")
+    assert found.scope is None and found.total == 392 and found.exact == 34
+    assert len(found.candidates) == 50 and found.unique() is None
+    assert len({c.label("en") for c in found.candidates}) == 50   # each line tells the places apart
+    assert geo.find("svay", "village", limit=None).total == 392
+
+
+def test_find_takes_the_only_exact_match_beside_longer_names():
+    # commune Bat Trang has villages Bat Trang, Bat Trang Thum Lech, Bat Trang Thum Kaeut, Bat Trang Touch
+    found = geo.find("bat trang", "village", area="010202")
+    assert found.total == 4 and found.exact == 1
+    assert found.unique().unit.name_latin == "Bat Trang"
+    assert geo.find("bat trang t", "village", area="010202").unique() is None
+    assert geo.find("bat trang touch", "village", area="010202").unique().unit.name_latin == "Bat Trang Touch"
+
+
+def test_find_widens_to_the_whole_country_nearest_first():
+    found = geo.find("svay", "village", area=TONLE_BASAK)
+    assert found.widened and found.scope is None and found.area == TONLE_BASAK
+    assert found.total == 392 and found.unique() is None
+    assert [c.code[:2] for c in found.candidates[:5]] == ["12"] * 5          # Phnom Penh's first
+    shares = [sum(1 for n in (2, 4, 6) if c.code[:n] == TONLE_BASAK[:n]) for c in found.candidates
+              if c.rank != 2]
+    assert shares == sorted(shares, reverse=True)
+    asked = geo.find("svay", "village", area=THMA_PUOK, widen=True)          # the list's "whole country" line
+    assert asked.scope is None and asked.total == 392 and asked.candidates[0].code == "01070405"
+
+
+def test_find_a_commune_beyond_a_stale_district():
+    found = geo.find("tonle basak", "commune", area="0107")                 # the old district: none there
+    assert found.widened and found.unique().code == TONLE_BASAK
+    assert geo.find("tonle basak", "commune", area="01070405").area == "0107"  # cut to the level above
+
+
+def test_find_empty_text_lists_the_area_and_codes_match():
+    assert [c.code for c in geo.find("", "village", area=THMA_PUOK).candidates] == \
+        [u.code for u in geo.children(THMA_PUOK)]
+    assert len(geo.find("", "province").candidates) == 25
+    assert geo.find("", "village").candidates == ()
+    assert geo.find("០១០៧០៤០៥", "village").unique().code == "01070405"
+    assert geo.find("0107", "village", limit=None).total == len(
+        [u for u in geo.all_units("village") if u.code.startswith("0107")])
+
+
+@pytest.mark.parametrize("text", ["", "   ", None, 5, "\u200b", "x" * 1000, "😀", "zzzz"])
+def test_find_odd_queries(text):
+    found = geo.find(text, "village", area="bogus")
+    assert found.area is None and found.unique() is None
+    assert geo.find("svay", "planet").candidates == ()
+
+
+def test_address_line():
+    assert geo.address_line("01070405", "en") == "Svay (ស្វាយ) — Thma Puok, Thma Puok, Banteay Meanchey"
+    assert geo.address_line("០១០៧០៤០៥", "km") == "ស្វាយ (Svay) — ថ្មពួក, ថ្មពួក, បន្ទាយមានជ័យ"
+    assert geo.address_line(TONLE_BASAK, "en") == "Tonle Basak (ទន្លេបាសាក់) — Chamkar Mon, Phnom Penh"
+    assert geo.address_line("12", "en") == "Phnom Penh (រាជធានីភ្នំពេញ)"
+    assert geo.address_line("99999999", "en") == geo.address_line(None, "km") == ""

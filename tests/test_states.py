@@ -18,13 +18,14 @@ from fieldapp.domain.synthetic import make_records
 from fieldapp.outbound import device as device_file
 from fieldapp.outbound import outbox, spool as spool_mod, wire
 from fieldapp.outbound.spool import Spool
-from fieldapp.store import audit, backup, records, users
+from fieldapp.store import audit, backup, drafts, records, users
 from fieldapp.store.database import Store
 from helpers.proof_tools import receipt_text, status_text
 
 ROOT = Path(__file__).resolve().parents[1]
 # audit event -> the action of the table that makes it
 EVENTS = {"record.created": ("create",), "record.edited": ("edit",), "record.submitted": ("submit", "import"),
+          "record.discarded": ("discard",),
           "record.approved": ("review",), "record.returned": ("review",), "record.rejected": ("review",),
           "record.queued": ("seal",), "record.requeued": ("requeue",), "record.restored": ("restore",)}
 
@@ -35,7 +36,9 @@ def test_values_are_the_stored_strings():
     assert records.STATES == states.STATES and records.EDITABLE == ("draft", "returned")
     assert outbox.SYNC_STATES == spool_mod.STATES == ("queued", "synced", "registered", "registry_rejected", "quarantined")
     assert backup.RESEND_STATES == ("queued", "synced", "quarantined")
-    assert all(t in states.STATES for moves in states.TRANSITIONS.values() for f, t in moves if f in (None, *states.STATES))
+    assert all(t in states.STATES for moves in states.TRANSITIONS.values() for f, t in moves if f in (None, *states.STATES)
+               and t is not None)
+    assert [a for a, moves in states.TRANSITIONS.items() for _f, t in moves if t is None] == ["discard"]
 
 
 def test_every_state_has_exactly_one_label():
@@ -132,6 +135,7 @@ def test_every_transition_the_code_makes_is_in_the_table(tmp_path):
     session.close()
     recs = make_records(8, seed=11)
     with services.open_session(data, "ow", "outreach pw") as ow:
+        drafts.discard_draft(ow, records.save_draft(ow, {"family_name": recs[0]["family_name"]}))
         ids = []
         for rec in recs[:6]:
             rid = records.save_draft(ow, {"family_name": rec["family_name"]})

@@ -1,9 +1,10 @@
 """Desktop settings that must be readable before anyone logs in.
 
 A small JSON file (``desktop.json``) in the data folder, outside the encrypted
-store, written atomically. It holds the UI language, the idle-lock minutes and
+store, written atomically. It holds the UI language, the idle-lock minutes,
 the user name last used to log in (a login name, as in ``keyslots.json`` and
-``lockout.json``; no enrollment data). Unknown keys and bad values fall back to
+``lockout.json``) and the office's commune code where address searches start
+when IT's provisioning names none (no enrollment data). Unknown keys and bad values fall back to
 the defaults, so a damaged file never keeps the app from starting.
 """
 
@@ -23,6 +24,8 @@ MAX_IDLE_MINUTES = 240
 
 # A login name (also checked by fieldapp.store.users): read here before anyone has logged in.
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
+# A commune code of the gazetteer (fieldapp.domain.geo checks that it exists): six ASCII digits.
+COMMUNE_RE = re.compile(r"^[0-9]{6}$")
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Config:
     language: str = DEFAULT_LANGUAGE
     idle_minutes: int = DEFAULT_IDLE_MINUTES
     last_user: str | None = None
+    office_commune: str | None = None
 
     def cleaned(self) -> "Config":
         """A copy with every value valid (bad ones replaced by defaults)."""
@@ -40,7 +44,9 @@ class Config:
             idle = DEFAULT_IDLE_MINUTES
         idle = min(MAX_IDLE_MINUTES, max(MIN_IDLE_MINUTES, idle))
         user = self.last_user if isinstance(self.last_user, str) and NAME_RE.match(self.last_user) else None
-        return Config(lang, idle, user)
+        office = self.office_commune
+        office = office if isinstance(office, str) and COMMUNE_RE.fullmatch(office) else None
+        return Config(lang, idle, user, office)
 
 
 def path_of(data_dir) -> Path:
@@ -56,14 +62,17 @@ def load(data_dir) -> Config:
     if not isinstance(data, dict):
         return Config()
     return Config(data.get("language", DEFAULT_LANGUAGE), data.get("idle_minutes", DEFAULT_IDLE_MINUTES),
-                  data.get("last_user")).cleaned()
+                  data.get("last_user"), data.get("office_commune")).cleaned()
 
 
 def save(data_dir, config: Config) -> Config:
     """Write the settings atomically (creating the data folder owner-only if needed)."""
     clean = config.cleaned()
     secure_dir(Path(data_dir))
-    atomic_write_json(path_of(data_dir), asdict(clean))
+    doc = asdict(clean)
+    if doc["office_commune"] is None:  # left out unless set: a file an older release (and its backups) still reads
+        del doc["office_commune"]
+    atomic_write_json(path_of(data_dir), doc)
     return clean
 
 

@@ -2,13 +2,15 @@
 
 Every command and flag is documented in docs/cli.md (checked by
 tests/test_docs.py). Failures are one translated line on stderr and a non-zero
-exit code, never a traceback.
+exit code, never a traceback. ``fieldapp`` with no command opens the desktop
+client (the ``fieldapp.gui`` plug-in) where there is one and a display.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from fieldapp import __version__
@@ -130,9 +132,39 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         return _guard(_run_demo, args)
     if not getattr(args, "func", None):
-        parser.print_help()
-        return EXIT_USAGE
+        if not _has_display():  # a terminal without a display (ssh): the commands
+            parser.print_help()
+            return EXIT_USAGE
+        return _guard(_run_desktop, args)
     return _guard(args.func, args)
+
+
+def _has_display() -> bool:
+    if sys.platform in ("win32", "darwin") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _run_desktop(args) -> int:
+    """No command: the desktop client on the data folder (IT's machine-wide provisioning file applied first, as
+    the installed program does), or one line saying how to install it."""
+    from fieldapp.base.i18n import tr
+    from fieldapp.base.paths import resolve_data_dir
+    from fieldapp.base.plugins import gui_runner
+    from fieldapp.deploy import provisioned
+
+    try:
+        run_gui = gui_runner()
+    except ImportError:  # declared by the package, but its Qt part (the ``ui`` extra) is missing
+        run_gui = None
+    if run_gui is None:
+        print(tr("core.cli.gui_not_installed"), file=sys.stderr)
+        return EXIT_USAGE
+    data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+    message = provisioned.apply_machine_file(data_dir)
+    if message:
+        print(message, file=sys.stderr)
+    return run_gui(data_dir)
 
 
 def _run_demo(args) -> int:

@@ -365,3 +365,21 @@ def search(text, level: str | None = None, within=None, limit: int | None = 50) 
     scored.sort()
     found = [data.units[code] for _r, _l, code in scored]
     return found if limit is None or limit < 0 else found[:limit]
+
+
+# --------------------------------------------------------------------------- #
+# Search from an area outwards, and addresses as one line (fieldapp.domain.geo_area)
+# --------------------------------------------------------------------------- #
+def find(text, level: str, area=None, limit: int | None = 50, widen: bool = False):
+    """Units of ``level`` matching ``text``, inside ``area`` first, else the whole country (nearest first), each
+    with its parents: a ``geo_area.AreaResult`` (see ``fieldapp.domain.geo_area.find``)."""
+    from fieldapp.domain import geo_area
+
+    return geo_area.find(text, level, area, limit=limit, widen=widen)
+
+
+def address_line(code, lang: str) -> str:
+    """"Village — Commune, District, Province" for a unit code of any level, in ``lang``; ``""`` if unknown."""
+    from fieldapp.domain import geo_area
+
+    return geo_area.address_line(code, lang)

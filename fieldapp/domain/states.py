@@ -6,6 +6,7 @@ audit trail: they never change. The order of :class:`State` is the order screens
 The life of a record::
 
     (new) -create-> draft -edit-> draft -submit-> submitted -review-> approved | returned | rejected
+    draft -discard-> (deleted; the audit trail keeps that it was)
     (new) -import-> submitted          returned -edit-> returned -submit-> submitted
     approved -seal-> queued -(sync engine, pulled back)-> quarantined | synced -> registered | registry_rejected
     quarantined -requeue-> queued
@@ -97,9 +98,10 @@ def _pairs(sources, targets) -> frozenset:
     return frozenset((s, t) for s in sources for t in targets)
 
 
-# action -> the (from, to) moves it may make; ``None`` as from: the record is new.
-TRANSITIONS: dict[str, frozenset[tuple[str | None, str]]] = {
+# action -> the (from, to) moves it may make; ``None`` as from: the record is new; as to: the record is deleted.
+TRANSITIONS: dict[str, frozenset[tuple[str | None, str | None]]] = {
     "create": frozenset({(None, S.DRAFT.value)}),                        # an outreach worker saves a new draft
+    "discard": frozenset({(S.DRAFT.value, None)}),                       # its owner (or a supervisor) deletes it
     "edit": frozenset((s, s) for s in EDITABLE),                         # its owner (or a supervisor) edits it
     "submit": _pairs(EDITABLE, [S.SUBMITTED.value]),                     # valid: goes to review
     "import": frozenset({(None, S.SUBMITTED.value)}),                    # a supervisor imports validated records

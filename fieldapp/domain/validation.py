@@ -17,8 +17,10 @@ from datetime import date, datetime, timedelta
 import phonenumbers
 
 from fieldapp.domain import geo
+from fieldapp.domain.dates import parse_date
 from fieldapp.domain.problem import Problem, field_label  # noqa: F401  (re-exported: the catalogue of problems lives there)
-from fieldapp.domain.khmer import is_khmer_name, is_latin_text, match_key, normalize_text, to_ascii_digits
+from fieldapp.domain.khmer import (clean_name, is_khmer_name, is_latin_text, match_key, normalize_text,
+                                   to_ascii_digits)
 from fieldapp.domain.occupations import (CONSENT_METHODS, EMPLOYMENT_STATUSES, OCCUPATIONS, OTHER,
                           RELATIONSHIPS, SEXES)
 
@@ -93,11 +95,11 @@ def _string(ck: _Checker, value, path: str, required: bool, raw_max: int) -> str
     return value
 
 
-def _text(ck, value, path, *, required=False, max_len=MAX_NAME, script=None) -> str | None:
-    """Free text, normalised; *script* ``"khmer"`` or ``"latin"`` restricts it."""
+def _text(ck, value, path, *, required=False, max_len=MAX_NAME, script=None, name=False) -> str | None:
+    """Free text, normalised; *script* ``"khmer"`` or ``"latin"`` restricts it; a *name* loses its zero-width spaces."""
     if (raw := _string(ck, value, path, required, max_len * _RAW_SLACK)) is None:
         return None
-    text = normalize_text(raw)
+    text = clean_name(raw) if name else normalize_text(raw)
     if not text:
         return ck.add(path, "validation.required") if required else None
     if len(text) > max_len:
@@ -120,14 +122,11 @@ def _choice(ck, value, path, allowed: tuple, required=True) -> str | None:
 
 
 def _date(ck, value, path, required=True) -> date | None:
-    """A ``YYYY-MM-DD`` date (any decimal digits), not in the future."""
+    """A date as ``dates.parse_date`` reads it (``YYYY-MM-DD``, ``DD/MM/YYYY``, ``D.M.YYYY``, ``DDMMYYYY``; any
+    decimal digits), not in the future. The clean record stores it as ``YYYY-MM-DD``."""
     if (raw := _string(ck, value, path, required, _SHORT_RAW)) is None:
         return None
-    text = to_ascii_digits(raw.strip())
-    try:
-        day = date.fromisoformat(text) if _DATE.fullmatch(text) else None
-    except ValueError:
-        day = None
+    day = parse_date(raw)
     if day is None:
         return ck.add(path, "validation.date.format")
     if day > ck.today:
@@ -203,9 +202,9 @@ def _names(ck, obj: dict, prefix: str) -> dict:
     """Khmer names (required) and their Latin forms (optional)."""
     out = {}
     for key in ("family_name", "given_name"):
-        out[key] = _text(ck, obj.get(key), _join(prefix, key), required=True, script="khmer")
+        out[key] = _text(ck, obj.get(key), _join(prefix, key), required=True, script="khmer", name=True)
         latin = key + "_latin"
-        out[latin] = _text(ck, obj.get(latin), _join(prefix, latin), script="latin")
+        out[latin] = _text(ck, obj.get(latin), _join(prefix, latin), script="latin", name=True)
     return out
 
 

@@ -8,7 +8,7 @@ personal data) with:
   laptop's registration (``REGISTRATION``: the device identity and its key are never in a backup);
 - ``keyslots.json``: the wrapped key, so the users' passwords at backup time (or IT's recovery key)
   open it (its own MAC, keyed from the store key, is checked at unlock);
-- ``desktop.json`` if present and valid (language, idle lock, last login name: no personal data);
+- ``desktop.json`` if present and valid (language, idle lock, last login name, office commune: no personal data);
 - ``manifest.json``: format, store ID, schema version, when, record counts by state, the SHA-256 and
   size of every other member (readable without a password: no personal data, no login name), and
   (format 2) ``mac``: HMAC-SHA256 over the canonical JSON of the rest of the manifest, under a key
@@ -126,16 +126,21 @@ def valid_config(path: Path) -> dict | None:
         doc = read_json(path)
     except (OSError, ValueError, UnicodeDecodeError):
         return None
-    if not isinstance(doc, dict) or not set(doc) <= {"language", "idle_minutes", "last_user"}:
+    if not isinstance(doc, dict) or not set(doc) <= {"language", "idle_minutes", "last_user", "office_commune"}:
         return None
     language = doc.get("language", config.DEFAULT_LANGUAGE)
     idle = doc.get("idle_minutes", config.DEFAULT_IDLE_MINUTES)
     user = doc.get("last_user")
+    office = doc.get("office_commune")
     if (not isinstance(language, str) or language not in LANGUAGES or type(idle) is not int
             or not config.MIN_IDLE_MINUTES <= idle <= config.MAX_IDLE_MINUTES
-            or not (user is None or (isinstance(user, str) and config.NAME_RE.fullmatch(user)))):
+            or not (user is None or (isinstance(user, str) and config.NAME_RE.fullmatch(user)))
+            or not (office is None or (isinstance(office, str) and config.COMMUNE_RE.fullmatch(office)))):
         return None
-    return {"language": language, "idle_minutes": idle, "last_user": user}
+    settings = {"language": language, "idle_minutes": idle, "last_user": user}
+    if office is not None:
+        settings["office_commune"] = office
+    return settings
 
 
 def create(session: Session, out: Path) -> dict:

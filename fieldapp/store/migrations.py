@@ -9,7 +9,9 @@ upgrade can be rolled back.
 Released schema versions and their sample databases (``tests/samples``):
 1 (0.1.0) users, records, audit, settings; 2 (0.1.0) the sync outbox;
 3 (0.1.0) search terms and their trigram full-text index; 4 each user's role signed by the supervisor approval
-key (``users.role_sig``; the signatures are written at the first supervisor login, ``fieldapp.store.approval``).
+key (``users.role_sig``; the signatures are written at the first supervisor login, ``fieldapp.store.approval``);
+5 the Khmer phonetic key of a person's name (``records.phonetic_key``, for the duplicate check) and phonetic
+search terms.
 A migration is SQL, or
 (SQL, a Python step run in the same transaction).
 Never edit a released migration: add a new one.
@@ -125,11 +127,41 @@ def _mark_legacy_store(conn) -> None:
         conn.execute("INSERT INTO settings (key, value) VALUES ('trusted.store.legacy_adoption', 'pending') "
                      "ON CONFLICT (key) DO NOTHING")
 
+V5 = """
+ALTER TABLE records ADD COLUMN phonetic_key TEXT;
+CREATE INDEX records_phonetic ON records (phonetic_key, date_of_birth, commune_code);
+"""
+
+
+def _backfill_phonetic(conn) -> None:
+    """Python step of migration 5: each record's search terms again (now with the phonetic keys of its Khmer
+    names), and, for a record that has a name key (submitted once), its phonetic name key. Only rows that change
+    are written (each write also rewrites the record's full-text entry)."""
+    import json
+
+    from fieldapp.domain.khmer import phonetic_name_key
+    from fieldapp.store.search import search_terms
+
+    rows = conn.execute("SELECT rowid, data, name_key, search_terms FROM records").fetchall()
+    for rowid, data, name_key, terms in rows:
+        data = json.loads(data)
+        if not isinstance(data, dict):
+            continue
+        key = phonetic_name_key(data.get("family_name"), data.get("given_name")) if name_key is not None else None
+        new_terms = search_terms(data)
+        if new_terms != terms:
+            conn.execute("UPDATE records SET search_terms = ?, phonetic_key = ? WHERE rowid = ?",
+                         (new_terms, key, rowid))
+        elif key is not None:
+            conn.execute("UPDATE records SET phonetic_key = ? WHERE rowid = ?", (key, rowid))
+
+
 MIGRATIONS: list[tuple[int, str, object]] = [
     (1, "core tables", V1),
     (2, "sync outbox", V2),
     (3, "record search", (V3, _backfill_search_terms)),
     (4, "signed roles", (V4, _mark_legacy_store)),
+    (5, "phonetic name keys", (V5, _backfill_phonetic)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

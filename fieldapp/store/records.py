@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from fieldapp.store.audit import now_iso
 from fieldapp.base.errors import FieldappError, PermissionDenied, StateError
-from fieldapp.domain.khmer import match_key
+from fieldapp.domain.khmer import match_key, phonetic_name_key
 from fieldapp.domain import states
 from fieldapp.domain.states import EDITABLE, REVIEW_ACTIONS, STATES, State
 from fieldapp.store.rows import COLUMNS, decode as _decode, hidden as _hidden
@@ -54,6 +54,7 @@ def _keys(clean: dict) -> dict:
     return {
         "search_terms": search_terms(clean),
         "name_key": keys["name_key"],
+        "phonetic_key": phonetic_name_key(clean.get("family_name"), clean.get("given_name")),
         "latin_key": match_key(latin) if latin else None,
         "national_id": keys["national_id"],
         "phone": clean.get("phone"),
@@ -63,18 +64,27 @@ def _keys(clean: dict) -> dict:
     }
 
 
+#: Why a record may be the same person (the desktop client shows ``forms.dup.reason.<reason>``).
+DUPLICATE_REASONS = ("national_id", "name_date_of_birth_commune", "similar_name_date_of_birth_commune")
+
+
 def find_duplicates(conn, record_id: str | None, keys: dict) -> list[dict]:
-    """Records that may be the same person: same national ID, or same name + date of birth + commune."""
+    """Records that may be the same person: same national ID, or same name + date of birth + commune, or a name
+    spelled otherwise that sounds the same (same phonetic key, ``khmer.phonetic_key``) + date of birth + commune."""
     found: dict[str, set] = {}
     if keys.get("national_id"):
         for (rid,) in conn.execute("SELECT id FROM records WHERE national_id = ? AND id IS NOT ?",
                                    (keys["national_id"], record_id)):
             found.setdefault(rid, set()).add("national_id")
-    for (rid,) in conn.execute(
-        "SELECT id FROM records WHERE name_key = ? AND date_of_birth = ? AND commune_code = ? AND id IS NOT ?",
-        (keys["name_key"], keys["date_of_birth"], keys["commune_code"], record_id),
-    ):
+    same = ("SELECT id FROM records WHERE {} = ? AND date_of_birth = ? AND commune_code = ? AND id IS NOT ?")
+    person = (keys["date_of_birth"], keys["commune_code"], record_id)
+    exact = {rid for (rid,) in conn.execute(same.format("name_key"), (keys["name_key"],) + person)}
+    for rid in exact:
         found.setdefault(rid, set()).add("name_date_of_birth_commune")
+    if keys.get("phonetic_key"):
+        for (rid,) in conn.execute(same.format("phonetic_key"), (keys["phonetic_key"],) + person):
+            if rid not in exact:
+                found.setdefault(rid, set()).add("similar_name_date_of_birth_commune")
     return [{"record_id": rid, "reasons": sorted(why)} for rid, why in sorted(found.items())]
 
 
@@ -117,15 +127,16 @@ def _store_submitted(session: Session, tx, record_id: str, clean: dict, now: str
     if new:
         tx.execute(
             "INSERT INTO records (id, state, created_by, created_at, updated_at, submitted_at, data, name_key, latin_key,"
-            " national_id, phone, date_of_birth, village_code, commune_code, duplicates, search_terms) VALUES (:id,"
-            " :state, :owner, :now, :now, :now, :data, :name_key, :latin_key, :national_id, :phone, :date_of_birth,"
-            " :village_code, :commune_code, :duplicates, :search_terms)", values)
+            " national_id, phone, date_of_birth, village_code, commune_code, duplicates, search_terms, phonetic_key)"
+            " VALUES (:id, :state, :owner, :now, :now, :now, :data, :name_key, :latin_key, :national_id, :phone,"
+            " :date_of_birth, :village_code, :commune_code, :duplicates, :search_terms, :phonetic_key)", values)
     else:
         tx.execute(
             "UPDATE records SET state = :state, updated_at = :now, submitted_at = :now, data = :data, name_key ="
             " :name_key, latin_key = :latin_key, national_id = :national_id, phone = :phone, date_of_birth ="
             " :date_of_birth, village_code = :village_code, commune_code = :commune_code, duplicates = :duplicates,"
-            " search_terms = :search_terms, reason = NULL, version = version + 1 WHERE id = :id", values)
+            " search_terms = :search_terms, phonetic_key = :phonetic_key, reason = NULL, version = version + 1"
+            " WHERE id = :id", values)
     session.audit.append(session.name, "record.submitted", record_id, from_state, state, ts=now)
     return dups
 

@@ -3,6 +3,9 @@
 Each record carries ``search_terms``: its match keys in a trigram full-text index
 (``records_fts``, migration 3), so a substring search stays fast with 100,000
 records. Queries shorter than three characters fall back to a scan of the terms.
+
+A Khmer name is also indexed by its phonetic key (``khmer.phonetic_key``, migration 5), and a Khmer query looks
+for its phonetic key too: ដារ៉ា finds the records spelled ដារា, and the other way round.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ import re
 from datetime import date, datetime, timedelta
 
 from fieldapp.base.errors import FieldappError
-from fieldapp.domain.khmer import match_key, to_ascii_digits
+from fieldapp.domain.khmer import match_key, phonetic_key, to_ascii_digits
 from fieldapp.domain.states import STATES
 from fieldapp.store.database import Session
 from fieldapp.store.rows import COLUMNS, decode
 
 _NOT_DIGIT = re.compile(r"[^0-9]")
+_WORDS = re.compile("[\\s\u200b]+")  # spaces and the zero-width space the Khmer keyboard types between words
 
 
 def _s(value) -> str:
@@ -29,7 +33,10 @@ def search_terms(data) -> str:
         return ""
     fam, giv = match_key(_s(data.get("family_name"))), match_key(_s(data.get("given_name")))
     lfam, lgiv = match_key(_s(data.get("family_name_latin"))), match_key(_s(data.get("given_name_latin")))
+    pfam, pgiv = phonetic_key(fam), phonetic_key(giv)
     terms = [fam + giv, giv + fam, lfam + lgiv, lgiv + lfam]
+    if pfam + pgiv not in (fam + giv, ""):  # the same name spelled otherwise; only where it differs
+        terms += [pfam + pgiv, pgiv + pfam]
     nid = _NOT_DIGIT.sub("", to_ascii_digits(_s(data.get("national_id"))))
     phone = _NOT_DIGIT.sub("", to_ascii_digits(_s(data.get("phone"))))
     if phone.startswith("855"):
@@ -40,27 +47,38 @@ def search_terms(data) -> str:
     return " ".join(t for t in terms if t)
 
 
-def _query_key(text: str) -> str:
+def _query_keys(text: str) -> list[str]:
+    """What to look for: the digits of an ID or phone number; else the match key, then, for Khmer, the phonetic
+    key of the whole query and of its words one by one (a name typed with a space between family and given name
+    is keyed as the two names are)."""
     text = to_ascii_digits(text or "").strip()
     compact = text.replace(" ", "").replace("-", "")
     if compact.startswith("+"):
         compact = compact[1:]
     if compact.isdigit():
-        return compact
-    return match_key(text)
+        return [compact]
+    key = match_key(text)
+    keys = [key] if key else []
+    for phonetic in (phonetic_key(text), "".join(phonetic_key(word) for word in _WORDS.split(text))):
+        if len(phonetic) >= 3 and phonetic not in keys:  # shorter ones would match far too much
+            keys.append(phonetic)
+    return keys
+
+
+def _phrase(key: str) -> str:
+    return '"' + key.replace('"', '""') + '"'
 
 
 def _where(session: Session, text: str, state, since, until) -> tuple[list[str], list]:
     where, params = [], []
-    key = _query_key(text)
-    if key:
-        if len(key) >= 3:
-            phrase = '"' + key.replace('"', '""') + '"'
+    keys = _query_keys(text)
+    if keys:
+        if len(keys[0]) >= 3:
             where.append("r.rowid IN (SELECT rowid FROM records_fts WHERE records_fts MATCH ?)")
-            params.append(phrase)
+            params.append(" OR ".join(_phrase(key) for key in keys))
         else:
             where.append("instr(r.search_terms, ?) > 0")
-            params.append(key)
+            params.append(keys[0])
     if state:
         if state not in STATES:
             raise FieldappError("core.record.bad_state")

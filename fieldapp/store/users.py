@@ -91,6 +91,14 @@ def change_password(session: Session, new_password: str, user: str | None = None
         slots.save(session.key)
 
 
+def change_own_password(session: Session, current_password: str, new_password: str) -> None:
+    """The logged-in user changes their own password. The current one is checked first, as a login checks it
+    (lockout, their key slot): a laptop left unlocked does not let someone else take the account."""
+    check_password(new_password)
+    session.store.unlock_key(session.name, current_password)
+    change_password(session, new_password)
+
+
 def set_disabled(session: Session, name: str, disabled: bool = True, new_password: str | None = None) -> None:
     """Supervisor only. A disabled user keeps their records but loses their key slot: they cannot log in, and their
     old password no longer opens anything in this file. Enabling again needs ``new_password`` (a password reset)."""

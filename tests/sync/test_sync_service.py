@@ -59,6 +59,19 @@ def test_service_drains_by_itself_when_registry_comes_back(registry, device_dir,
     assert_exactly_once(registry, ids + more)
 
 
+def test_an_idle_service_still_checks_the_connection(registry, device_dir, proxy):
+    """Nothing queued: the status bar's connection is checked anyway (never "not checked yet" for good)."""
+    svc = SyncService(device_dir, config=fast_config(), idle_interval=0.2, probe_base=0.05, probe_cap=0.3)
+    svc.start()
+    try:
+        assert _wait(lambda: svc.latest_progress().online is True)
+        proxy.add("captive", path="/v1/health", method="GET", count=None)  # the network goes
+        assert _wait(lambda: svc.latest_progress().online is False)
+    finally:
+        svc.stop()
+    assert _queued(device_dir) == 0
+
+
 def test_abort_keeps_the_rest_queued(registry, device_dir, proxy):
     ids = fill_spool(device_dir, 100, seed=53)
     proxy.add("delay", seconds=0.4, count=None)
