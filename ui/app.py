@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from ui.fonts import apply_fonts, load_fonts
 from ui.main_window import MainWindow
 from ui.qt import QApplication
 from ui.style import apply_style
+from ui import wheel
 
 log = logging.getLogger("fieldapp.ui")
 
@@ -23,6 +25,7 @@ def make_application(argv=None) -> QApplication:
     app.setOrganizationName("fieldapp")
     apply_fonts(app, load_fonts())
     apply_style(app)
+    wheel.install(app)  # the wheel scrolls the page, never an unfocused combo box or date
     return app
 
 
@@ -68,13 +71,22 @@ def shutdown(ctx: AppContext, window: MainWindow) -> None:
 def run(data_dir, demo: dict | None = None) -> int:
     umask_private()
     app = make_application()
+    if os.environ.get("FIELDAPP_QUIT_AFTER_WINDOW") and getattr(app, "_fieldapp_first_window", None) is None:
+        from ui import selftest  # the launch check: quit once the first window is on screen
+
+        selftest.quit_after_first_window(app)
     data_dir = Path(data_dir)
     ctx, window = build(data_dir, demo=demo, sync=start_sync(data_dir))
-    em = window.fontMetrics().height()  # sized from the font, so it follows the screen's scaling
-    available = app.primaryScreen().availableGeometry()
-    window.resize(min(em * 64, available.width()), min(em * 40, available.height()))
-    window.show()
+    if window.fit_to_screen():  # never larger than the screen; a small laptop screen gets the whole of it
+        window.showMaximized()
+    else:
+        window.show()
+    from ui.heartbeat import start_from_env
+
+    heartbeat = start_from_env(app)  # FIELDAPP_UI_HEARTBEAT_LOG: UI-thread stalls, for bench/bench_ui.py
     try:
         return app.exec()
     finally:
+        if heartbeat is not None:
+            heartbeat.write()
         shutdown(ctx, window)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from fieldapp.base import config as app_config
@@ -41,6 +41,15 @@ class AppContext(QObject):
     def format_timestamp(self, ts) -> str:
         """A stored UTC timestamp as local date and time; Khmer digits in Khmer."""
         return i18n.format_timestamp(ts, self.lang)
+
+    def format_time(self, moment=None, seconds: bool = False) -> str:
+        """A local clock time (a ``datetime``, seconds since the epoch, or now) as ``HH:MM``; Khmer digits in
+        Khmer."""
+        if moment is None:
+            moment = datetime.now()
+        elif isinstance(moment, (int, float)):
+            moment = datetime.fromtimestamp(moment)
+        return i18n.format_number(moment.strftime("%H:%M:%S" if seconds else "%H:%M"), self.lang)
 
     def format_number(self, value) -> str:
         return i18n.format_number(value, self.lang)

@@ -1,114 +1,26 @@
-"""The main window: first run, login/lock and the workspace (side navigation + stacked screens).
+"""The main window: first run, login/lock and the workspace (``ui.workspace``: side panel + stacked screens).
 
 It only assembles screens and moves between them; the screens talk to the core
-through ``ctx.worker``.
+through ``ctx.worker``. It is never larger than the screen (``fit_to_screen``), so the status bar (user, role,
+connection) always shows.
 """
 
 from __future__ import annotations
+
+import time
 
 from fieldapp.deploy import provisioned
 from fieldapp.base.errors import StoreError
 from fieldapp.store.database import Store
 from ui.idle import IdleWatcher
-from ui.qt import (QAction, QHBoxLayout, QKeySequence, QLabel, QListWidget, QListWidgetItem, QMainWindow,
-                   QStackedWidget, Qt, QTimer, QWidget)
-from ui.screens import SCREENS, SUPERVISOR_ONLY
+from ui.qt import QAction, QGuiApplication, QKeySequence, QLabel, QMainWindow, QRect, QSize, QStackedWidget, Qt, QTimer
 from ui.screens.first_run import FirstRunScreen
-from ui.screens.login import LoginScreen
+from ui.screens.login import LoginScreen, remember_login_names
+from ui.workspace import LOCK_KEYS, Workspace, focus_first  # noqa: F401 (focus_first: old importers)
 
 STATUS_POLL_MS = 5000
-
-
-class Workspace(QWidget):
-    """Side navigation and the stack of screens for one logged-in user."""
-
-    def __init__(self, ctx, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        layout = QHBoxLayout(self)
-        self.nav = QListWidget(self)
-        self.nav.setObjectName("nav")
-        self.stack = QStackedWidget(self)
-        layout.addWidget(self.nav, 0)
-        layout.addWidget(self.stack, 1)
-        self.screens: dict[str, QWidget] = {}
-        self.shortcuts: dict[str, QAction] = {}
-        for index, (screen_id, cls) in enumerate(SCREENS):
-            screen = cls(ctx, self.stack)
-            screen.setObjectName(f"screen_{screen_id}")
-            self.stack.addWidget(screen)
-            self.nav.addItem(QListWidgetItem())
-            self.screens[screen_id] = screen
-            action = QAction(self)
-            action.setShortcut(QKeySequence(getattr(cls, "shortcut", "") or f"Ctrl+{index + 1}"))
-            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            action.triggered.connect(lambda _c=False, s=screen_id: self.show_screen(s, focus=True))
-            self.addAction(action)
-            self.shortcuts[screen_id] = action
-        self.nav.currentRowChanged.connect(self._row_changed)
-        self.setTabOrder(self.nav, self.stack)
-        ctx.language_changed.connect(self.retranslate)
-        self.apply_role()
-        self.retranslate()
-
-    def ids(self) -> list[str]:
-        return list(self.screens)
-
-    def visible_ids(self) -> list[str]:
-        return [s for i, s in enumerate(self.screens) if not self.nav.isRowHidden(i)]
-
-    def apply_role(self) -> None:
-        supervisor = self.ctx.is_supervisor
-        for index, (screen_id, screen) in enumerate(self.screens.items()):
-            hidden = not supervisor and (screen_id in SUPERVISOR_ONLY or getattr(screen, "supervisor_only", False))
-            self.nav.setRowHidden(index, hidden)
-            self.shortcuts[screen_id].setEnabled(not hidden)
-
-    def retranslate(self) -> None:
-        width = 0
-        for index, (screen_id, screen) in enumerate(self.screens.items()):
-            item = self.nav.item(index)
-            item.setText(self.ctx.tr(screen.title_id))
-            keys = self.shortcuts[screen_id].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            item.setToolTip(keys)
-            width = max(width, self.nav.fontMetrics().horizontalAdvance(item.text()))
-        self.nav.setAccessibleName(self.ctx.tr("ui.nav.title"))
-        self.nav.setFixedWidth(width + self.nav.fontMetrics().height() * 3)
-
-    def current_id(self) -> str:
-        return list(self.screens)[self.stack.currentIndex()]
-
-    def show_screen(self, screen_id: str, focus: bool = False) -> bool:
-        if screen_id not in self.visible_ids():
-            return False
-        row = list(self.screens).index(screen_id)
-        if self.nav.currentRow() != row:
-            self.nav.setCurrentRow(row)
-        else:
-            self._row_changed(row)
-        if focus:
-            focus_first(self.screens[screen_id])
-        return True
-
-    def _row_changed(self, row: int) -> None:
-        if row < 0:
-            return
-        self.stack.setCurrentIndex(row)
-        screen = self.stack.widget(row)
-        if hasattr(screen, "activate"):
-            screen.activate()
-
-
-def focus_first(screen: QWidget) -> None:
-    """Put the keyboard focus on the screen's first focusable input."""
-    widget = screen.nextInFocusChain()
-    while widget is not None and widget is not screen:
-        if (screen.isAncestorOf(widget) and widget.isVisible() and widget.isEnabled()
-                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus):
-            widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
-            return
-        widget = widget.nextInFocusChain()
-    screen.setFocus()
+PREFERRED_EM = (64, 40)  # the window's preferred size in line heights, when the screen has room for it
+SMALLEST = QSize(640, 480)  # never smaller than this (unless the screen is)
 
 
 class MainWindow(QMainWindow):
@@ -132,7 +44,7 @@ class MainWindow(QMainWindow):
 
         self.idle = IdleWatcher(ctx.config.idle_minutes * 60_000, self)
         self.idle.idle.connect(self.lock)
-        self.lock_action = self._action("Ctrl+L", self.lock)
+        self.lock_action = self._action(LOCK_KEYS, self.lock)
         self.quit_action = self._action("Ctrl+Q", self.close)
 
         self.status_user = QLabel(self)
@@ -146,9 +58,59 @@ class MainWindow(QMainWindow):
         self._status_timer.setInterval(STATUS_POLL_MS)
         self._status_timer.timeout.connect(self._update_status)
         self._status_timer.start()
+        self._message = None  # (text function, until when) of the status bar's message, shown again in a new language
+        self._fitted_screen = None
+        self._area: QRect | None = None
         ctx.language_changed.connect(self.retranslate)
         ctx.user_changed.connect(self._update_status)
         self.retranslate()
+
+    # ------------------------------------------------------------ size
+    def fit_to_screen(self, available: QRect | None = None) -> bool:
+        """Never larger than the screen: capped to its available area less the window frame, so the title bar and
+        the status bar stay on screen whatever the screens' content asks for (an explicit minimum size keeps the
+        layout from growing the window). Returns True when the preferred size does not fit (show it maximized)."""
+        self._area = available  # a given area (the fit test's screen) wins over the real screen's from now on
+        if available is None:
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            if screen is None:
+                return False
+            available = screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()  # title bar and borders (0 until mapped)
+        limit = QSize(max(available.width() - max(frame.width(), 0), 1),
+                      max(available.height() - max(frame.height(), 0), 1))
+        self.setMinimumSize(SMALLEST.boundedTo(limit))
+        self.setMaximumSize(limit)
+        em = self.fontMetrics().height()
+        preferred = QSize(em * PREFERRED_EM[0], em * PREFERRED_EM[1])
+        if not self.isMaximized():
+            self.resize(preferred.boundedTo(limit))
+        return preferred.width() > limit.width() or preferred.height() > limit.height()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        QTimer.singleShot(0, self._refit)  # the frame's size is known once the window manager has framed it
+
+    def _refit(self) -> None:
+        """Shown, or the screen changed: cap again with the real frame, and move the frame back onto the screen."""
+        screen = self.screen()
+        if screen is None or self.isFullScreen():
+            return
+        if screen is not self._fitted_screen:
+            if self._fitted_screen is not None:
+                self._fitted_screen.availableGeometryChanged.disconnect(self._screen_changed)
+            screen.availableGeometryChanged.connect(self._screen_changed)
+            self._fitted_screen = screen
+        area = self._area if self._area is not None else screen.availableGeometry()
+        frame = self.frameGeometry().size() - self.geometry().size()
+        self.setMaximumSize(QSize(max(area.width() - frame.width(), 1), max(area.height() - frame.height(), 1)))
+        outer = self.frameGeometry()
+        if not self.isMaximized() and not area.contains(outer):
+            self.move(max(area.left(), min(outer.left(), area.right() - outer.width() + 1)),
+                      max(area.top(), min(outer.top(), area.bottom() - outer.height() + 1)))
+
+    def _screen_changed(self, _area=None) -> None:
+        self._refit()
 
     def _action(self, keys: str, slot) -> QAction:
         action = QAction(self)
@@ -182,12 +144,18 @@ class MainWindow(QMainWindow):
     def _restored(self, result: dict) -> None:
         """A backup now fills the data folder: log in with a password of the backup's time."""
         self.show_login()
-        self.statusBar().showMessage(self.ctx.tr("core.backup.restored", path=str(self.ctx.data_dir),
-                                                 records=self.ctx.format_number(result["records"]),
-                                                 resend=self.ctx.format_number(result["to_resend"])), 120_000)
+        self.show_message(lambda: self.ctx.tr("core.backup.restored", path=str(self.ctx.data_dir),
+                                              records=self.ctx.format_number(result["records"]),
+                                              resend=self.ctx.format_number(result["to_resend"])), 120_000)
+
+    def show_message(self, text, timeout_ms: int) -> None:
+        """A message in the status bar for a while; ``text()`` gives it in the current language (shown again in
+        the new language if the language changes meanwhile)."""
+        self._message = (text, time.monotonic() + timeout_ms / 1000)
+        self.statusBar().showMessage(text(), timeout_ms)
 
     def _machine_file(self, message: str | None) -> None:
-        if message:
+        if message:  # already in the language of the moment (the file may change the language)
             self.statusBar().showMessage(message, 60_000)
             self._provisioned()
 
@@ -207,6 +175,8 @@ class MainWindow(QMainWindow):
         if not same:
             self._drop_workspace()
             self.workspace = Workspace(self.ctx, self.pages)
+            self.workspace.lock_requested.connect(self.lock)
+            self.workspace.sign_out_requested.connect(self.logout)
             self.pages.addWidget(self.workspace)
             settings = self.workspace.screens.get("settings")
             if hasattr(settings, "idle_minutes_changed"):
@@ -215,13 +185,14 @@ class MainWindow(QMainWindow):
         from fieldapp.outbound import identity
 
         self.ctx.worker.run(identity.trusted_device, on_done=self._trusted_device, on_error=lambda _exc: None)
+        self._remember_names()
         self.idle.set_minutes(self.ctx.config.idle_minutes)
         self.idle.start()
         if same:
             self.workspace.show_screen(self.workspace.current_id())
         else:
             self.workspace.show_screen("home")
-        focus_first(self.workspace.stack.currentWidget())
+        self.workspace.focus_screen()
 
     def _trusted_device(self, dev) -> None:
         """The store's own registration: the background sync uses it rather than device.json while logged in."""
@@ -234,17 +205,21 @@ class MainWindow(QMainWindow):
             return
         self.idle.stop()
         self._locked_user = self.ctx.user["name"]
+        shown_as = self.ctx.user.get("full_name") or self._locked_user
         self._flush_screens()
+        self._remember_names()
         self.ctx.worker.close_session()
         self.ctx.set_user(None)
         self.pages.setCurrentWidget(self.login)
-        self.login.show_locked(self._locked_user)
+        self.login.show_locked(self._locked_user, shown_as)
 
     def logout(self) -> None:
         """End the session and drop the workspace (unsaved input in it is discarded)."""
         self.idle.stop()
         self._locked_user = None
         self._flush_screens()
+        if self.ctx.user is not None:
+            self._remember_names()
         self.ctx.worker.close_session()
         self._drop_workspace()
         if self.ctx.user is not None:
@@ -260,6 +235,10 @@ class MainWindow(QMainWindow):
             if flush is not None:
                 flush()
 
+    def _remember_names(self) -> None:
+        """Keep the users' full names for the login list (queued: it runs before a session closes)."""
+        self.ctx.worker.run(remember_login_names, on_error=lambda _exc: None)
+
     def _drop_workspace(self) -> None:
         if self.workspace is not None:
             self.pages.removeWidget(self.workspace)
@@ -274,6 +253,13 @@ class MainWindow(QMainWindow):
     def retranslate(self) -> None:
         self.setWindowTitle(self.ctx.tr("ui.app.title"))
         self._update_status()
+        if self._message is not None:
+            text, until = self._message
+            left = int((until - time.monotonic()) * 1000)
+            if left > 0 and self.statusBar().currentMessage():
+                self.statusBar().showMessage(text(), left)
+            else:
+                self._message = None
 
     def _update_status(self) -> None:
         user = self.ctx.user

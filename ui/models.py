@@ -1,18 +1,21 @@
 """Qt table model of records, fetched lazily in pages through the DB worker.
 
 ``RecordsModel`` never queries on the UI thread: ``fetchMore`` queues
-``fieldapp.store.search.search`` (limit/offset) on the worker and appends the page when
-it arrives; results of an older query (the user typed on) are dropped. Rows keep
-only what the table shows, so scrolling through 100,000 records stays light.
+``fieldapp.store.listing.search`` (limit/offset, in the order picked with ``sort``) on the worker and
+appends the page when it arrives; results of an older query (the user typed on) are dropped. A page asks
+for one row more than it keeps, so the model knows whether there is more; when there is, the number of
+matching records is counted in a second job (``total``). Rows keep only what the table shows, so
+scrolling through 100,000 records stays light.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from datetime import date
 
 from fieldapp.domain import reasons
 from fieldapp.domain.states import label_id
-from fieldapp.store import search
+from fieldapp.store import listing, search
 from ui.qt import QColor, QFont, QObject, Qt, QtCore, Signal
 
 PAGE_SIZE = 200
@@ -37,23 +40,35 @@ def slim(record: dict) -> dict:
 
 
 def fetch_page(session, query: dict, offset: int, limit: int, generation: int = 0) -> tuple[int, list[dict]]:
-    """Worker side: one page of ``search.search``, slimmed, tagged with the query's generation."""
-    rows = search.search(session, query.get("text") or "", query.get("state"), query.get("since"),
-                         query.get("until"), limit=limit, offset=offset)
+    """Worker side: one page of ``listing.search`` (``limit`` rows, one more if there are more), slimmed,
+    tagged with the query's generation."""
+    rows = listing.search(session, query.get("text") or "", query.get("state"), query.get("since"),
+                          query.get("until"), order=query.get("order"), descending=bool(query.get("descending")),
+                          limit=limit + 1, offset=offset)
     return generation, [slim(r) for r in rows]
 
 
+def count_matches(session, query: dict, generation: int = 0) -> tuple[int, int]:
+    """Worker side: how many records match the query (every page together)."""
+    return generation, search.count(session, query.get("text") or "", query.get("state"), query.get("since"),
+                                    query.get("until"))
+
+
 class RecordsModel(QtCore.QAbstractTableModel):
-    """Every record the user may see that matches the query, newest first (returned records first)."""
+    """Every record the user may see that matches the query: returned records first, then the most recently
+    changed; or by a column (``sort``, from a click on its header or ``set_order``)."""
 
     page_loaded = Signal(int)       # rows loaded so far
     load_failed = Signal(object)
+    counted = Signal(int)           # how many records match (asked only when there is more than a page)
 
     def __init__(self, ctx, page_size: int = PAGE_SIZE, parent: QObject | None = None):
         super().__init__(parent)
         self.ctx = ctx
         self.page_size = page_size
         self.query: dict = {}
+        self.order: tuple[str, bool] | None = None  # (column, descending); None: the default order
+        self.total: int | None = None
         self._rows: list[dict] = []
         self._more = False
         self._loading = False
@@ -67,6 +82,20 @@ class RecordsModel(QtCore.QAbstractTableModel):
         self.query = {"text": text, "state": state, "since": since, "until": until}
         self.refresh()
 
+    def set_order(self, column: str | None, descending: bool = False) -> None:
+        """Sort by ``column`` (one of ``COLUMNS``), or in the default order for None; then reload."""
+        self.order = (column, bool(descending)) if column in COLUMNS else None
+        if self.query:
+            self.refresh()
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:  # Qt's name: the view's header asks
+        self.set_order(COLUMNS[column] if 0 <= column < len(COLUMNS) else None, order == Qt.DescendingOrder)
+
+    @property
+    def more(self) -> bool:
+        """Whether more records match than are loaded."""
+        return self._more
+
     def refresh(self) -> None:
         """Drop the loaded rows and fetch the first page again (e.g. after records changed)."""
         self._generation += 1
@@ -74,6 +103,7 @@ class RecordsModel(QtCore.QAbstractTableModel):
         self._rows = []
         self._more, self._loading = True, False
         self.pages_loaded = 0
+        self.total = None
         self.endResetModel()
         self.fetchMore(QtCore.QModelIndex())
 
@@ -90,7 +120,9 @@ class RecordsModel(QtCore.QAbstractTableModel):
             return
         self._loading = True
         self._issued.append(self._generation)
-        self.ctx.worker.run(fetch_page, dict(self.query), len(self._rows), self.page_size, self._generation,
+        query = dict(self.query, order=self.order[0] if self.order else None,
+                     descending=bool(self.order and self.order[1]))
+        self.ctx.worker.run(fetch_page, query, len(self._rows), self.page_size, self._generation,
                             on_done=self._append, on_error=self._failed)
 
     def _append(self, result: tuple[int, list[dict]]) -> None:
@@ -99,14 +131,26 @@ class RecordsModel(QtCore.QAbstractTableModel):
         if generation != self._generation:
             return  # an older query's page
         self._loading = False
-        self._more = len(rows) >= self.page_size
+        self._more = len(rows) > self.page_size
+        rows = rows[:self.page_size]
         if rows:
             start = len(self._rows)
             self.beginInsertRows(QtCore.QModelIndex(), start, start + len(rows) - 1)
             self._rows.extend(rows)
             self.endInsertRows()
         self.pages_loaded += 1
+        if not self._more:
+            self.total = len(self._rows)
+        elif self.total is None and self.pages_loaded == 1:
+            self.ctx.worker.run(count_matches, dict(self.query), self._generation, on_done=self._counted,
+                                on_error=lambda _exc: None)  # the count only adds to the status line
         self.page_loaded.emit(len(self._rows))
+
+    def _counted(self, result: tuple[int, int]) -> None:
+        generation, total = result
+        if generation == self._generation:
+            self.total = total
+            self.counted.emit(total)
 
     def _failed(self, exc) -> None:
         if self._issued.popleft() == self._generation:
@@ -136,6 +180,8 @@ class RecordsModel(QtCore.QAbstractTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.DisplayRole:
             return self._display(row, column)
+        if role == Qt.ToolTipRole and column == "created" and row["created_at"]:
+            return self._long_date(row["created_at"])
         if role == Qt.ToolTipRole and row["reason"]:
             return self.ctx.tr("forms.records.reason_tip", reason=reasons.render(row["reason"], self.ctx.lang))
         if role == Qt.BackgroundRole and row["state"] == "returned":
@@ -153,20 +199,31 @@ class RecordsModel(QtCore.QAbstractTableModel):
     def _display(self, row: dict, column: str) -> str:
         if column == "state":
             return self.ctx.tr(label_id(row["state"]))
-        if column == "created":
+        if column == "created":  # day/month/year, as dates are written here: narrow enough for any list
             try:
-                return self.ctx.format_date(row["created_at"]) if row["created_at"] else ""
+                day = date.fromisoformat(row["created_at"][:10]) if row["created_at"] else None
             except ValueError:
                 return ""
+            return self.ctx.format_number(f"{day.day:02d}/{day.month:02d}/{day.year}") if day else ""
         if column in ("national_id", "phone"):
             return self.ctx.format_number(row[column]) if self.ctx.lang == "km" else row[column]
         if column == "reason":
             return reasons.render(row["reason"], self.ctx.lang)
         return row[column]
 
+    def _long_date(self, value: str) -> str:
+        try:
+            return self.ctx.format_date(value)
+        except ValueError:
+            return ""
+
     def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if role == Qt.DisplayRole and orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
+        if orientation != Qt.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.DisplayRole:
             return self.ctx.tr(f"forms.records.col.{COLUMNS[section]}")
+        if role == Qt.ToolTipRole:
+            return self.ctx.tr("forms.records.sort_tip")
         return None
 
     def retranslate(self) -> None:

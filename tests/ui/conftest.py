@@ -93,7 +93,7 @@ class Harness:
     def login(self, user: str = SUPERVISOR, password: str = PASSWORD) -> None:
         login = self.window.login
         self.qtbot.waitUntil(lambda: login.user.count() > 0, timeout=WORKER_TIMEOUT_MS)
-        login.user.setCurrentIndex(login.user.findText(user))
+        assert login.select_user(user), user  # the list shows full names; each item holds its login name
         login.password.setText(password)
         login.submit.click()
         self.qtbot.waitUntil(lambda: self.window.workspace is not None and self.window.pages.currentWidget()

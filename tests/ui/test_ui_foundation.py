@@ -145,7 +145,11 @@ def test_config_defaults_round_trip_and_bad_values(tmp_path):
     assert saved == app_config.Config("km", 3, "ow") == app_config.load(data)
     path = app_config.path_of(data)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    # the office commune is written only once set (a file an older release and its backups still read)
     assert sorted(__import__("json").loads(path.read_text())) == ["idle_minutes", "language", "last_user"]
+    assert app_config.update(data, office_commune="070207").office_commune == "070207"
+    assert __import__("json").loads(path.read_text())["office_commune"] == "070207"
+    assert app_config.update(data, office_commune="7020").office_commune is None  # not a commune code
     path.write_text('{"language": "fr", "idle_minutes": 0, "last_user": "Robert Tables"}')
     assert app_config.load(data) == app_config.Config("en", 1, None)
     path.write_text("not json")

@@ -1,4 +1,5 @@
-"""Home (counts, chart, sync status), settings (language, idle lock), users (add, reset, disable), roles."""
+"""Home (your work, counts, chart, sync status), settings (language, idle lock), users (add, reset, disable), roles.
+The window's own parts (Lock, Sign out, your password, the focus ring, the login list) are in test_ui_shell.py."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def test_home_shows_counts_today_and_the_chart(make_harness, store_with_records)
     assert home.state_values["approved"].text() == "4"
     assert home.state_values["draft"].text() == "0"
     assert home.state_names["approved"].text() == "Approved"
-    assert home.today_label.text() == "Enrolled by you today: 12"
+    assert home.today_label.text() == "Submitted by you today: 12"
     data = home.chart.data
     assert len(data) == 30 and sum(c for _d, c in data) == 12
     assert "30 days, 12 enrollments in total" in home.chart.accessibleDescription()
@@ -34,7 +35,7 @@ def test_home_shows_counts_today_and_the_chart(make_harness, store_with_records)
 
     h.ctx.set_language("km")
     assert home.state_values["submitted"].text() == "៨"
-    assert home.today_label.text() == i18n.tr("ui.home.today_mine", "km", count="១២")
+    assert home.today_label.text() == i18n.tr("ui.home.submitted_today", "km", count="១២")
     assert home.chart_box.title() == i18n.tr("ui.home.chart_title", "km")
 
 
@@ -43,7 +44,7 @@ def test_home_for_outreach_counts_only_their_records(make_harness, store_with_re
     h.login(OUTREACH, OUTREACH_PASSWORD)
     home = h.screen("home")
     assert home.state_values["submitted"].text() == "0"
-    assert home.today_label.text() == "Enrolled by you today: 0"
+    assert home.today_label.text() == "Submitted by you today: 0"
 
 
 class _FakeSync:
@@ -248,7 +249,9 @@ def test_supervisor_reaches_every_screen_by_keyboard(harness, qtbot):
         assert ws.current_id() == screen_id
         h.settle()
         focused = h.window.focusWidget()
-        assert focused is None or ws.screens[screen_id].isAncestorOf(focused) or not h.window.isActiveWindow()
+        # the screen's first input, or the side list when the screen has none yet (never nowhere)
+        assert (focused is None or ws.screens[screen_id].isAncestorOf(focused) or focused is ws.nav
+                or not h.window.isActiveWindow())
     # and with the side list alone
     ws.nav.setFocus()
     qtbot.keyClick(ws.nav, Qt.Key.Key_Home)
@@ -291,3 +294,64 @@ def test_outreach_has_no_backup(harness, qtbot):
     settings = h.show("settings")
     assert not settings.backup_box.isVisible()
     settings.choose_backup_file()  # the shortcut does nothing (and the core would refuse)
+
+
+def _outreach_work(data_dir):
+    """The outreach worker's day: two submitted records (one returned by the supervisor), two drafts (one nameless).
+    Returns (returned id, named draft id)."""
+    from fieldapp import services
+    from fieldapp.domain.synthetic import make_records
+    from fieldapp.store import records
+
+    with Store(data_dir).unlock(OUTREACH, OUTREACH_PASSWORD) as session:
+        ids = records.import_records(session, make_records(2, seed=61))
+        draft = records.save_draft(session, {"family_name": "សុខ", "given_name": "ដារា"})
+        records.save_draft(session, {"sex": "female"})
+    with Store(data_dir).unlock(SUPERVISOR, PASSWORD) as session:
+        services.review(session, [ids[0]], "return", "wrong_name: check the spelling")
+    return ids[0], draft
+
+
+def test_home_shows_the_workers_returned_records_drafts_and_submitted_today(make_harness, store_dir, qtbot):
+    """Drafts are listed but never counted as submitted; Enter on a returned record opens it in the form."""
+    returned, draft = _outreach_work(store_dir)
+    h = make_harness(store_dir)
+    h.login(OUTREACH, OUTREACH_PASSWORD)
+    home = h.screen("home")
+    work = home.my_work
+    assert home.today_label.text() == "Submitted by you today: 2"
+    assert work.titles["returned"].text() == "Returned to you (1)"
+    assert work.titles["drafts"].text() == "Your drafts (2)"
+    line = work.lists["returned"].item(0).text()
+    assert "Wrong name" in line or "name" in line.lower()
+    assert "check the spelling" in line
+    drafts = [work.lists["drafts"].item(i).text() for i in range(work.lists["drafts"].count())]
+    assert any(t.startswith("សុខ ដារា — saved ") for t in drafts), drafts
+    assert any(t.startswith("(no name yet) — saved ") for t in drafts), drafts
+    assert not work.empty["returned"].isVisible() and not work.empty["drafts"].isVisible()
+
+    h.ctx.set_language("km")
+    assert work.titles["returned"].text() == "បានបញ្ជូនមកអ្នកវិញឱ្យកែ (១)"
+    assert home.today_label.text() == i18n.tr("ui.home.submitted_today", "km", count="២")
+    assert all(not any(c.isdigit() and c.isascii() for c in work.lists["drafts"].item(i).text())
+               for i in range(work.lists["drafts"].count()))  # the save times in Khmer digits
+    h.ctx.set_language("en")
+
+    items = work.lists["returned"]
+    items.setFocus()
+    items.setCurrentRow(0)
+    qtbot.keyClick(items, Qt.Key.Key_Return)
+    enroll = h.screen("enroll")
+    qtbot.waitUntil(lambda: h.window.workspace.current_id() == "enroll" and enroll.record_id == returned,
+                    timeout=WORKER_TIMEOUT_MS)
+    h.settle()
+
+
+def test_home_for_a_worker_with_nothing_to_do(make_harness, store_dir):
+    h = make_harness(store_dir)
+    h.login(OUTREACH, OUTREACH_PASSWORD)
+    work = h.screen("home").my_work
+    assert work.titles["returned"].text() == "Returned to you (0)"
+    assert work.empty["returned"].text() == "Nothing is waiting for your correction."
+    assert work.empty["drafts"].isVisible() and not work.lists["drafts"].isVisible()
+

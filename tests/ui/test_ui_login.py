@@ -119,7 +119,7 @@ def test_first_run_applies_a_provisioning_file_then_creates_the_supervisor(make_
 def test_wrong_password_then_lockout_delay_is_shown(harness, qtbot):
     h, login = harness, harness.window.login
     qtbot.waitUntil(lambda: login.user.count() == 2, timeout=WORKER_TIMEOUT_MS)
-    login.user.setCurrentIndex(login.user.findText(OUTREACH))
+    login.select_user(OUTREACH)
     for attempt in range(FREE_ATTEMPTS):
         qtbot.waitUntil(login.submit.isEnabled, timeout=WORKER_TIMEOUT_MS)
         login.password.setText(f"wrong password {attempt}")
@@ -139,7 +139,7 @@ def test_wrong_password_then_lockout_delay_is_shown(harness, qtbot):
     qtbot.keyClick(login.password, Qt.Key.Key_Return)
     assert h.ctx.worker.pending == 0 and h.window.workspace is None
     # the countdown is per user: the supervisor may still log in
-    login.user.setCurrentIndex(login.user.findText(SUPERVISOR))
+    login.select_user(SUPERVISOR)
     h.settle()
     assert not login.wait.isVisible() and login.submit.isEnabled()
 
@@ -166,7 +166,7 @@ def test_login_works_and_prefills_the_last_user(make_harness, store_dir, qtbot):
     h = make_harness(store_dir)
     login = h.window.login
     qtbot.waitUntil(lambda: login.user.count() == 2, timeout=WORKER_TIMEOUT_MS)
-    assert login.user.currentText() == OUTREACH
+    assert login.current_user() == OUTREACH
     assert login.password.hasFocus() or not h.window.isActiveWindow()
     h.login(SUPERVISOR, PASSWORD)
     assert h.ctx.user["role"] == "supervisor"
@@ -177,7 +177,7 @@ def test_login_works_and_prefills_the_last_user(make_harness, store_dir, qtbot):
 def test_demo_prefills_the_login_user(make_harness, store_dir, qtbot):
     h = make_harness(store_dir, demo={"login_user": OUTREACH})
     qtbot.waitUntil(lambda: h.window.login.user.count() == 2, timeout=WORKER_TIMEOUT_MS)
-    assert h.window.login.user.currentText() == OUTREACH
+    assert h.window.login.current_user() == OUTREACH
 
 
 def test_empty_password_is_refused_without_an_attempt(harness, qtbot):
@@ -199,7 +199,8 @@ def test_idle_lock_returns_to_login_and_the_password_unlocks(harness, qtbot):
     login = h.window.login
     assert h.window.pages.currentWidget() is login
     assert login.heading.text() == "Locked"
-    assert login.user.currentText() == SUPERVISOR and not login.user.isEnabled()
+    assert login.current_user() == SUPERVISOR and not login.user.isEnabled()
+    assert login.user.currentText() == "Supervisor Sok"  # the full name, as the login list shows it
     assert h.ctx.user is None
 
     # the session is closed while locked: no job can reach the store

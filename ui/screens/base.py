@@ -32,6 +32,10 @@ class Screen(QWidget):
     ``self.ctx.worker.run(fn, *args, on_done=..., on_error=...)`` and show
     failures with ``self.error_text(exc)``.
     ``supervisor_only`` hides the screen from outreach users.
+
+    A message shown after something happened (a status line: "Sync finished.", an error) is set with
+    ``self.say(label, lambda: self.t("msg.id", count=self.ctx.format_number(n)))`` rather than ``setText``: the
+    function is called again on every language change, so no message is left behind in the other language.
     """
 
     title_id = ""
@@ -41,6 +45,7 @@ class Screen(QWidget):
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
         self.ctx = ctx
+        self._said: dict[int, tuple] = {}
         ctx.language_changed.connect(self._language_changed)
 
     # to override
@@ -57,5 +62,17 @@ class Screen(QWidget):
     def error_text(self, exc) -> str:
         return error_text(self.ctx, exc)
 
+    def say(self, label, text=None) -> None:
+        """Show ``text()`` (a function returning the translated message, or None to clear) in ``label`` (anything
+        with ``setText``), and show it again in the new language whenever the language changes."""
+        if text is None:
+            self._said.pop(id(label), None)
+            label.setText("")
+            return
+        self._said[id(label)] = (label, text)
+        label.setText(text())
+
     def _language_changed(self) -> None:
         self.retranslate()
+        for label, text in list(self._said.values()):
+            label.setText(text())

@@ -1,4 +1,5 @@
-"""Home: records by state, today's enrollments by this user, sync status and the 30-day chart."""
+"""Home: the user's own work (returned to them, their drafts, what they submitted today), records by state, sync
+status and the 30-day chart."""
 
 from __future__ import annotations
 
@@ -6,21 +7,23 @@ from datetime import datetime
 
 from fieldapp.domain.states import label_id
 from fieldapp.store import records, search
+from fieldapp.store.my_work import my_work
 from fieldapp.store.records import STATES
 from fieldapp.outbound.status import REGISTERED, delivery_status
 from ui.qt import QFont, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QTimer, QVBoxLayout
 from ui.screens.base import Screen
 from ui.widgets.chart import DailyChart
+from ui.widgets.my_work import MyWorkBox
 
 CHART_DAYS = 30
 
 
 def load_home(session, days: int = CHART_DAYS) -> dict:
     """Worker job: everything the home screen shows from the store."""
-    mine = search.daily_counts(session, days=1, mine=True)
+    work = my_work(session)
     return {"counts": records.counts(session),
             "daily": search.daily_counts(session, days=days),
-            "today_mine": mine[-1][1] if mine else 0}
+            "today_mine": work["submitted_today"], "work": work}
 
 
 def load_sync_files(data_dir) -> dict:
@@ -47,7 +50,11 @@ class HomeScreen(Screen):
         layout.addWidget(self.heading)
         self.today_label = QLabel(self)
         self.today_label.setObjectName("today")
+        self.today_label.setWordWrap(True)
         layout.addWidget(self.today_label)
+        self.my_work = MyWorkBox(ctx, self)
+        self.my_work.open_record.connect(self.open_record)
+        layout.addWidget(self.my_work)
 
         row = QHBoxLayout()
         self.counts_box = QGroupBox(self)
@@ -96,6 +103,7 @@ class HomeScreen(Screen):
         self.counts_box.setTitle(self.t("ui.home.counts_title"))
         self.sync_box.setTitle(self.t("ui.home.sync_title"))
         self.chart_box.setTitle(self.t("ui.home.chart_title"))
+        self.my_work.retranslate()
         for state, label in self.state_names.items():
             label.setText(self.t(label_id(state)))
         for key, (label, _value) in self.sync_labels.items():
@@ -106,7 +114,7 @@ class HomeScreen(Screen):
     def _show_counts(self) -> None:
         for state, label in self.state_values.items():
             label.setText(self.ctx.format_number(self._counts.get(state, 0)))
-        self.today_label.setText(self.t("ui.home.today_mine", count=self.ctx.format_number(self._today_mine)))
+        self.today_label.setText(self.t("ui.home.submitted_today", count=self.ctx.format_number(self._today_mine)))
 
     def _show_sync(self) -> None:
         progress = self.ctx.sync.latest_progress() if self.ctx.sync is not None else None
@@ -131,8 +139,7 @@ class HomeScreen(Screen):
 
     def _when(self, timestamp: float) -> str:
         moment = datetime.fromtimestamp(timestamp)
-        return self.t("ui.home.date_time", date=self.ctx.format_date(moment.date()),
-                      time=self.ctx.format_number(moment.strftime("%H:%M")))
+        return self.t("ui.home.date_time", date=self.ctx.format_date(moment.date()), time=self.ctx.format_time(moment))
 
     # ------------------------------------------------------------- data
     def activate(self) -> None:
@@ -153,6 +160,8 @@ class HomeScreen(Screen):
     def _loaded(self, data: dict) -> None:
         self._counts = data["counts"]
         self._today_mine = data["today_mine"]
+        self.say(self.today_label, None)  # an earlier error is gone
+        self.my_work.set_data(data["work"])
         self.chart.set_data(data["daily"])
         self._show_counts()
         self._show_sync()
@@ -162,5 +171,16 @@ class HomeScreen(Screen):
         self._show_sync()
 
     def _failed(self, exc) -> None:
-        self.today_label.setText(self.error_text(exc))
+        self.say(self.today_label, lambda: self.error_text(exc))
+
+    def open_record(self, record_id: str) -> None:
+        """A returned record or a draft from "Your work": into the enrollment form."""
+        workspace = self.parentWidget()
+        while workspace is not None and not hasattr(workspace, "show_screen"):
+            workspace = workspace.parentWidget()
+        enroll = workspace.screens.get("enroll") if workspace is not None else None
+        if enroll is None or not hasattr(enroll, "open_record"):
+            return
+        enroll.open_record(record_id)
+        workspace.show_screen("enroll", focus=True)
 

@@ -1,10 +1,15 @@
-"""Login: pick a user, type the password. Also the lock screen (same user only) after an idle lock or Ctrl+L."""
+"""Login: pick a user, type the password. Also the lock screen (same user only) after an idle lock or Ctrl+L.
+
+The list shows full names (``fieldapp.base.login_names``, written after each unlock), each item holding its login
+name as data; a login without a known full name is shown as it is.
+"""
 
 from __future__ import annotations
 
 import time
 
-from fieldapp.store import lockout
+from fieldapp.base import login_names
+from fieldapp.store import lockout, users as store_users
 from fieldapp.base.errors import AuthError, LockedOut
 from fieldapp.store.database import Store
 from ui.qt import (QComboBox, QFont, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, Qt, QTimer,
@@ -39,6 +44,18 @@ def language_combo(screen: Screen) -> QComboBox:
     return LanguageCombo(screen)
 
 
+def login_choices(data_dir) -> list[tuple[str, str]]:
+    """Worker job (no session, files only): (login name, what the list shows) for every user with a key slot."""
+    logins = Store(data_dir).users()
+    names = login_names.load(data_dir)
+    return [(login, login_names.label(login, names, logins)) for login in logins]
+
+
+def remember_login_names(session) -> dict[str, str]:
+    """Worker job after an unlock (and before a lock): keep the active users' full names for the login list."""
+    return login_names.save(session.store.data_dir, store_users.list_users(session))
+
+
 def heading(parent, scale: float = 1.6) -> QLabel:
     label = QLabel(parent)
     font = QFont(label.font())
@@ -59,7 +76,7 @@ class LoginScreen(Screen):
         super().__init__(ctx, parent)
         self._locked_user: str | None = None
         self._deadline = 0.0
-        self._users: list[str] = []
+        self._users: list[tuple[str, str]] = []  # (login name, shown as)
         self._busy = False
         self._error = None
         self._demo: dict = {}
@@ -183,15 +200,15 @@ class LoginScreen(Screen):
         self._set_mode()
         self.retranslate()
         preferred = prefill or self.ctx.config.last_user
-        self.ctx.worker.call(Store(self.ctx.data_dir).users, on_done=lambda users: self._fill(users, preferred),
+        self.ctx.worker.call(login_choices, self.ctx.data_dir, on_done=lambda users: self._fill(users, preferred),
                              on_error=self._show_error)
 
-    def show_locked(self, user: str) -> None:
+    def show_locked(self, user: str, shown_as: str | None = None) -> None:
         """The lock screen: only ``user`` can continue (or choose another user, which ends the session)."""
         self._locked_user = user
         self._show_error()
         self.password.clear()
-        self._fill([user], user)
+        self._fill([(user, shown_as or user)], user)
         self._set_mode()
         self.retranslate()
         self._check_lockout()
@@ -202,12 +219,14 @@ class LoginScreen(Screen):
         self.demo.setVisible(bool(self._demo) and not locked)
         self.other.setVisible(locked)
 
-    def _fill(self, users: list[str], preferred: str | None) -> None:
-        self._users = list(users)
+    def _fill(self, users: list[tuple[str, str]], preferred: str | None) -> None:
+        self._users = [(u, u) if isinstance(u, str) else tuple(u) for u in users]
         self.user.blockSignals(True)
         self.user.clear()
-        self.user.addItems(self._users)
-        index = self.user.findText(preferred) if preferred else -1
+        for login, shown in self._users:
+            self.user.addItem(shown, login)
+            self.user.setItemData(self.user.count() - 1, login, Qt.ItemDataRole.ToolTipRole)
+        index = self.user.findData(preferred) if preferred else -1
         self.user.setCurrentIndex(index if index >= 0 else 0)
         self.user.blockSignals(False)
         self._user_picked()
@@ -218,15 +237,25 @@ class LoginScreen(Screen):
         self._countdown()
         self._check_lockout()
 
+    def current_user(self) -> str:
+        """The login name picked in the list."""
+        return self.user.currentData() or ""
+
+    def select_user(self, login: str) -> bool:
+        index = self.user.findData(login)
+        if index >= 0:
+            self.user.setCurrentIndex(index)
+        return index >= 0
+
     def _check_lockout(self) -> None:
-        user = self.user.currentText()
+        user = self.current_user()
         if user:
             self.ctx.worker.call(lockout.remaining, self.ctx.data_dir, user,
-                                 on_done=lambda s, u=user: self._start_wait(s) if u == self.user.currentText() else None)
+                                 on_done=lambda s, u=user: self._start_wait(s) if u == self.current_user() else None)
 
     # ------------------------------------------------------------ login
     def try_login(self) -> None:
-        user, password = self.user.currentText(), self.password.text()
+        user, password = self.current_user(), self.password.text()
         if self._busy or not user or self._waiting():
             return
         if not password:

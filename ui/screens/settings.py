@@ -14,6 +14,8 @@ from ui.qt import (QFileDialog, QFormLayout, QGroupBox, QKeySequence, QLabel, QP
 from ui.screens.base import Screen
 from ui.screens.login import heading, language_combo
 from ui.widgets import DigitSpinBox
+from ui.widgets.office_area import OfficeCommuneField
+from ui.widgets.password_box import PasswordBox
 from ui.widgets.recovery_box import RecoveryBox
 
 
@@ -59,12 +61,18 @@ class SettingsScreen(Screen):
         self.idle_label = QLabel(self.general)
         self.idle_label.setBuddy(self.idle)
         form.addRow(self.idle_label, self.idle)
+        self.office = OfficeCommuneField(ctx, self.general)  # where the form's address searches start
+        self.office_label = QLabel(self.general)
+        self.office_label.setBuddy(self.office.picker)
+        form.addRow(self.office_label, self.office)
         self.folder_label = QLabel(self.general)
         self.folder = QLabel(str(ctx.data_dir), self.general)
         self.folder.setProperty("i18n_exempt", True)  # a path
         self.folder.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow(self.folder_label, self.folder)
         layout.addWidget(self.general)
+        self.password_box = PasswordBox(ctx, self)  # the logged-in user's own password
+        layout.addWidget(self.password_box)
 
         self.backup_box = QGroupBox(self)  # supervisors: the whole store to a USB stick (fieldapp.store.backup)
         backup_layout = QVBoxLayout(self.backup_box)
@@ -112,6 +120,7 @@ class SettingsScreen(Screen):
         outer.addWidget(self.scroll, 1)
 
         self.setTabOrder(self.lang, self.idle)
+        self.setTabOrder(self.idle, self.office.picker)
         self.idle.valueChanged.connect(self._idle_changed)
         ctx.user_changed.connect(self._apply_role)
         self.retranslate()
@@ -122,6 +131,8 @@ class SettingsScreen(Screen):
         self.lang_label.setText(self.t("ui.field.language"))
         self.lang.setAccessibleName(self.t("ui.field.language"))
         self.idle_label.setText(self.t("ui.settings.idle_minutes"))
+        self.office_label.setText(self.t("forms.office.label"))
+        self.office.retranslate()
         self.idle.setAccessibleName(self.t("ui.settings.idle_minutes"))
         self.folder_label.setText(self.t("ui.settings.data_folder"))
         self.registry.setTitle(self.t("ui.settings.registry"))
@@ -134,6 +145,7 @@ class SettingsScreen(Screen):
         self.backup_button.setToolTip(self.t("forms.shortcut_tip", action=self.t("ui.settings.backup_button"),
                                              keys=QKeySequence(BACKUP_KEYS).toString(QKeySequence.NativeText)))
         self.recovery_box.retranslate()
+        self.password_box.retranslate()
         self._apply_role()
         self.about.setTitle(self.t("ui.settings.about"))
         self.version_label.setText(self.t("ui.settings.version"))
@@ -146,6 +158,7 @@ class SettingsScreen(Screen):
         self.idle.blockSignals(False)
         self.ctx.worker.call(load_device, self.ctx.data_dir, on_done=self._device_loaded, on_error=self._device_failed)
         self.recovery_box.reload()
+        self.office.reload()
 
     def _device_loaded(self, info: dict | None) -> None:
         self._device, self._device_error = info, None
@@ -174,6 +187,8 @@ class SettingsScreen(Screen):
     def _apply_role(self) -> None:
         self.backup_box.setVisible(self.ctx.is_supervisor)
         self.recovery_box.setVisible(self.ctx.is_supervisor)
+        if self.ctx.user is None:  # locked: typed passwords do not wait behind the lock screen
+            self.password_box.clear()
 
     # ------------------------------------------------------------------ backup
     def choose_backup_file(self) -> None:
@@ -188,18 +203,18 @@ class SettingsScreen(Screen):
     def backup_to(self, path: str) -> None:
         """Write the backup in the worker (it holds the session); the button is off until it is done."""
         self.backup_button.setEnabled(False)
-        self.backup_status.setText(self.t("ui.settings.backup_running"))
+        self.say(self.backup_status, lambda: self.t("ui.settings.backup_running"))
         self.ctx.worker.run(backup.create, Path(path), on_done=lambda m: self._backed_up(path, m),
                             on_error=self._backup_failed)
 
     def _backed_up(self, path: str, manifest: dict) -> None:
         self.backup_button.setEnabled(True)
-        self.backup_status.setText(self.t("core.backup.written", path=path,
-                                          records=self.ctx.format_number(sum(manifest["counts"].values()))))
+        self.say(self.backup_status, lambda: self.t("core.backup.written", path=path,
+                                                    records=self.ctx.format_number(sum(manifest["counts"].values()))))
 
     def _backup_failed(self, exc) -> None:
         self.backup_button.setEnabled(True)
-        self.backup_status.setText(self.error_text(exc))
+        self.say(self.backup_status, lambda: self.error_text(exc))
 
     def _idle_changed(self, minutes: int) -> None:
         self.ctx.save_config(idle_minutes=minutes)

@@ -11,7 +11,7 @@ registered, quarantined).
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+import time
 
 from fieldapp.outbound import outbox
 from fieldapp.domain import reasons
@@ -81,6 +81,7 @@ class SyncScreen(Screen):
         self.files: dict = {}
         self._phase: str | None = None
         self._seen = (0, 0, 0)  # batches, sent, quarantined already listed
+        self._live: list[tuple[float, int, int]] = []  # this session's sends (time, sent, set aside), newest first
         self.device_box, self.progress_box = QGroupBox(self), QGroupBox(self)
         self.batches_box, self.quarantine_box = QGroupBox(self), QGroupBox(self)
         self.device_label = QLabel(self.device_box)
@@ -116,6 +117,7 @@ class SyncScreen(Screen):
         self.bar.setObjectName("sync_progress")
         self.counts = QLabel(self.progress_box)
         self.counts.setObjectName("sync_counts")
+        self.counts.setWordWrap(True)
         self.sync_button = QPushButton(self.progress_box)
         self.sync_button.setObjectName("sync_now")
         self.sync_button.clicked.connect(self.sync_now)
@@ -128,7 +130,9 @@ class SyncScreen(Screen):
         progress_layout.addWidget(self.counts)
         self.batches = QListWidget(self.batches_box)
         self.batches.setObjectName("sync_batches")
-        self.batches.setProperty("i18n_exempt", True)  # filled with translated lines at run time
+        self.batches.setWordWrap(True)  # a long line wraps (Khmer at 1024x768) rather than scrolling sideways
+        self.batches.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.batches.setResizeMode(QtWidgets.QListView.Adjust)
         QVBoxLayout(self.batches_box).addWidget(self.batches)
         self.quarantine = QtWidgets.QTreeWidget(self.quarantine_box)
         self.quarantine.setObjectName("sync_quarantine")
@@ -196,6 +200,8 @@ class SyncScreen(Screen):
         self._apply_role()
         if self._seen == (0, 0, 0):
             self._show_past_batches()
+        else:
+            self._show_live_batches()
         self.poll()
 
     def _apply_role(self) -> None:
@@ -230,6 +236,14 @@ class SyncScreen(Screen):
                 "forms.sync.batch_past", time=self.ctx.format_timestamp(batch["updated_at"]),
                 batch=short_id(batch["batch_id"]), items=self.ctx.format_number(batch["items"]),
                 results=results or self.t(f"forms.sync.batch_state.{batch['state']}")))
+            self.batches.item(self.batches.count() - 1).setToolTip(short_id(batch["batch_id"]))  # for IT
+
+    def _show_live_batches(self) -> None:
+        self.batches.clear()
+        for when, sent, set_aside in self._live:
+            self.batches.addItem(self.t("forms.sync.batch_line", time=self.ctx.format_time(when),
+                                        sent=self.ctx.format_number(sent),
+                                        quarantined=self.ctx.format_number(set_aside)))
 
     def _show_files(self) -> None:
         if self.files.get("device_id"):
@@ -263,18 +277,21 @@ class SyncScreen(Screen):
             self.phase.setText(self.t("forms.sync.no_service"))
             self.bar.setRange(0, 1)
             self.bar.setValue(0)
+            self.bar.setFormat(self.t("forms.sync.bar_idle"))
             return
         text = self.t(f"sync.phase.{snap.phase}")
         if snap.last_error:
             text += " \u2014 " + self.t(f"sync.error.{snap.last_error}")
         if snap.last_success_at:
-            text += " \u2014 " + self.t("forms.sync.last_success", time=datetime.fromtimestamp(
-                snap.last_success_at).strftime("%H:%M:%S"))
+            text += " \u2014 " + self.t("forms.sync.last_success", time=self.ctx.format_time(snap.last_success_at))
         self.phase.setText(text)
         self.bar.setRange(0, max(snap.records_total, 1))
         self.bar.setValue(min(snap.records_sent + snap.quarantined, max(snap.records_total, 1)))
-        self.bar.setFormat(self.t("forms.sync.bar", sent=self.ctx.format_number(snap.records_sent),
-                                  total=self.ctx.format_number(snap.records_total)))
+        if snap.records_total or snap.phase in _ACTIVE:
+            self.bar.setFormat(self.t("forms.sync.bar", sent=self.ctx.format_number(snap.records_sent),
+                                      total=self.ctx.format_number(snap.records_total)))
+        else:  # not "0 of 0 sent" beside the counts of what was sent before
+            self.bar.setFormat(self.t("forms.sync.bar_idle"))
         self._note_batches(snap)
         if self._phase in _ACTIVE and snap.phase not in _ACTIVE:
             self.after_pass()
@@ -285,10 +302,8 @@ class SyncScreen(Screen):
         if snap.batches_done < batches or snap.records_sent < sent:
             batches = sent = quarantined = 0  # a new run started
         if snap.batches_done > batches or snap.quarantined > quarantined:
-            self.batches.insertItem(0, self.t("forms.sync.batch_line", batch=self.ctx.format_number(snap.batches_done),
-                                              sent=self.ctx.format_number(snap.records_sent - sent),
-                                              quarantined=self.ctx.format_number(snap.quarantined - quarantined),
-                                              time=datetime.now().strftime("%H:%M:%S")))
+            self._live.insert(0, (time.time(), snap.records_sent - sent, snap.quarantined - quarantined))
+            self._show_live_batches()
         self._seen = (snap.batches_done, snap.records_sent, snap.quarantined)
 
     def after_pass(self) -> None:
@@ -313,7 +328,7 @@ class SyncScreen(Screen):
         """Hand approved records to the spool, then run one pass now (on a background thread)."""
         if not self.files.get("device_id") or self.tasks:
             return
-        self.status.setText(self.t("forms.sync.starting"))
+        self.say(self.status, lambda: self.t("forms.sync.starting"))
         service = self.ensure_service()
 
         def run_pass(_result=None):
@@ -332,7 +347,7 @@ class SyncScreen(Screen):
         self.ctx.worker.run(outbox.requeue_quarantined, ids, on_done=self._requeued, on_error=self._task_failed)
 
     def _requeued(self, ids: list[str]) -> None:
-        self.status.setText(self.t("forms.sync.requeued", count=self.ctx.format_number(len(ids))))
+        self.say(self.status, lambda: self.t("forms.sync.requeued", count=self.ctx.format_number(len(ids))))
         self.ctx.notify_records_changed()
         self.reload()
         if ids and self.ctx.sync is not None:
@@ -340,23 +355,23 @@ class SyncScreen(Screen):
 
     def _pass_done(self, result) -> None:
         key = "forms.sync.pass_done" if result.outcome == "complete" else "forms.sync.pass_failed"
-        self.status.setText(self.t(key, error=self.t(f"sync.error.{result.error}") if result.error else ""))
+        self.say(self.status, lambda: self.t(key, error=self.t(f"sync.error.{result.error}") if result.error else ""))
         self.after_pass()
 
     def _task_failed(self, exc) -> None:
-        self.status.setText(self.error_text(exc))
+        self.say(self.status, lambda: self.error_text(exc))
         self.register_button.setEnabled(True)
 
     def register(self) -> None:
         url, code = to_ascii_digits(self.url.text().strip()), to_ascii_digits(self.code.text().strip())
         ca = self.ca.text().strip()
         if not url or not code:
-            self.status.setText(self.t("forms.sync.fill_in"))
+            self.say(self.status, lambda: self.t("forms.sync.fill_in"))
             return
         from sync.registration import register_store
 
         self.register_button.setEnabled(False)
-        self.status.setText(self.t("forms.sync.registering"))
+        self.say(self.status, lambda: self.t("forms.sync.registering"))
         # on the DB worker: the store records the registration it holds from now on (a network call, never on
         # the UI thread)
         self.ctx.worker.run(register_store, url, code, ca or None, on_done=self._registered,
@@ -365,7 +380,7 @@ class SyncScreen(Screen):
     def _registered(self, dev) -> None:
         self.register_button.setEnabled(True)
         self.code.clear()
-        self.status.setText(self.t("forms.sync.registered_now", device=dev.device_id))
+        self.say(self.status, lambda: self.t("forms.sync.registered_now", device=dev.device_id))
         self.files = dict(self.files, device_id=dev.device_id, server_url=dev.server_url)
         self._show_files()
         self._apply_role()

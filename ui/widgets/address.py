@@ -1,22 +1,23 @@
 """Address pickers: province, district, commune and village, filtering as you type in Khmer or Latin.
 
-Each picker is a line edit with a completion list filled from ``fieldapp.domain.geo``
-(``search`` for typed text - Khmer match keys, so zero-width spaces and variant
-spellings do not matter - and ``children`` for the full list under the parent).
-Picking a lower unit fills its parents; picking a parent clears children that do
-not belong to it. The gazetteer is in memory (no database); its search index is
-warmed once on the worker thread so the first keystroke does not stall.
+Each level is a ``UnitPicker`` (``ui/widgets/unit_picker.py``): a candidate reads "Village — Commune, District,
+Province", nothing is picked on its own among several matches, and a search starts in an area and widens to the
+whole country when nothing matches there. Here the four are tied together: a level's search starts in the
+nearest level above it that is chosen, else in the office's area (IT's provisioned default address, else the
+"Office commune" of Settings: ``office_area``); picking a lower unit fills its parents; picking another unit, or
+typing over a chosen one, clears the levels below it, so a correction never searches inside a stale parent. One
+hint line under the four says what the list shows or what is not chosen yet. The gazetteer is in memory (no
+database); its search index is warmed once on the worker thread so the first keystroke does not stall.
 """
 
 from __future__ import annotations
 
 from fieldapp.domain import geo
-from ui.qt import QFormLayout, QLineEdit, Qt, QtCore, QtGui, QtWidgets, QWidget, Signal
+from ui.qt import QFormLayout, QtWidgets, QWidget, Signal
 from ui.widgets.problems import ProblemLabel
+from ui.widgets.unit_picker import UnitPicker, unit_text  # noqa: F401 (unit_text: importers of this module)
 
 LEVELS = ("province", "district", "commune", "village")
-_PARENT = {"province": None, "district": "province", "commune": "district", "village": "commune"}
-_CODE_ROLE = Qt.UserRole + 1
 _warmed = False
 
 
@@ -25,139 +26,59 @@ def warm_up(ctx) -> None:
     global _warmed
     if not _warmed:
         _warmed = True
-        ctx.worker.call(geo.search, "\u1780", limit=1)
+        ctx.worker.call(geo.find, "\u1780", "village", limit=1)
 
 
-def unit_text(unit, lang: str) -> str:
-    if not unit.name_latin:
-        return unit.name_km
-    if lang == "km":
-        return f"{unit.name_km} ({unit.name_latin})"
-    return f"{unit.name_latin} ({unit.name_km})"
+def provisioned_area(data_dir) -> str | None:
+    """The lowest unit of IT's provisioned default address (commune, else district, else province), or None."""
+    from fieldapp.deploy import provisioned
+
+    try:
+        defaults = provisioned.default_address(data_dir)
+    except Exception:  # an unreadable provisioning file must not stop enrollment
+        return None
+    for level in ("commune", "district", "province"):
+        code = geo.normalize_code(str(defaults.get(level) or ""), level)
+        if code and geo.unit(code):
+            return code
+    return None
 
 
-class UnitPicker(QLineEdit):
-    """Pick one unit of ``level``; ``within`` limits the list to a parent's descendants."""
-
-    picked = Signal(str)      # the chosen code ("" when cleared)
-
-    def __init__(self, level: str, lang_fn, parent=None):
-        super().__init__(parent)
-        self.level, self._lang = level, lang_fn
-        self.within: str | None = None
-        self.code: str | None = None
-        self._model = QtGui.QStandardItemModel(self)
-        self._completer = QtWidgets.QCompleter(self._model, self)
-        self._completer.setCompletionMode(QtWidgets.QCompleter.UnfilteredPopupCompletion)
-        self._completer.setWidget(self)
-        self._completer.activated[QtCore.QModelIndex].connect(self._on_activated)
-        self.textEdited.connect(self._on_edited)
-        self.setClearButtonEnabled(True)
-
-    # -------------------------------------------------------------- candidates
-    def candidates(self, text: str | None = None) -> list:
-        text = self.text() if text is None else text
-        if text.strip():
-            return geo.search(text, self.level, self.within, limit=50)
-        if self.level == "province":
-            return geo.children(None)
-        return geo.children(self.within) if self.within else []
-
-    def _fill(self, units) -> None:
-        self._model.clear()
-        lang = self._lang()
-        for unit in units:
-            item = QtGui.QStandardItem(unit_text(unit, lang))
-            item.setData(unit.code, _CODE_ROLE)
-            item.setEditable(False)
-            self._model.appendRow(item)
-
-    def show_list(self) -> None:
-        self._fill(self.candidates())
-        if self._model.rowCount():
-            self._completer.complete()
-
-    def popup_visible(self) -> bool:
-        return self._completer.popup().isVisible()
-
-    def _on_edited(self, text: str) -> None:
-        if self.code is not None:
-            self.code = None
-            self.picked.emit("")
-        self.show_list() if text.strip() else self._completer.popup().hide()
-
-    def _on_activated(self, index) -> None:
-        code = index.data(_CODE_ROLE)
-        if code:
-            self.set_code(code, emit=True)
-
-    # -------------------------------------------------------------- value
-    def set_code(self, code: str | None, emit: bool = False) -> None:
-        unit = geo.unit(code) if code else None
-        self.code = unit.code if unit else None
-        self.setText(unit_text(unit, self._lang()) if unit else "")
-        self._completer.popup().hide()
-        if emit:
-            self.picked.emit(self.code or "")
-
-    def refresh_text(self) -> None:
-        if self.code:
-            unit = geo.unit(self.code)
-            self.setText(unit_text(unit, self._lang()) if unit else "")
-
-    def commit(self) -> None:
-        """Enter or leaving the field: take the highlighted (or best) match of the typed text."""
-        if self.code is not None or not self.text().strip():
-            self._completer.popup().hide()
-            return
-        index = self._completer.popup().currentIndex() if self.popup_visible() else None
-        if index is not None and index.isValid() and index.data(_CODE_ROLE):
-            self.set_code(index.data(_CODE_ROLE), emit=True)
-            return
-        found = self.candidates()
-        if found:
-            self.set_code(found[0].code, emit=True)
-        self._completer.popup().hide()
-
-    def keyPressEvent(self, event) -> None:
-        key = event.key()
-        if key in (Qt.Key_Return, Qt.Key_Enter) and self.popup_visible():
-            self.commit()
-            event.accept()
-            return
-        if key == Qt.Key_Down and not self.popup_visible():
-            self.show_list()
-            event.accept()
-            return
-        super().keyPressEvent(event)
-
-    def focusOutEvent(self, event) -> None:
-        if event.reason() not in (Qt.PopupFocusReason, Qt.ActiveWindowFocusReason):
-            self.commit()
-        super().focusOutEvent(event)
+def office_area(ctx) -> str | None:
+    """Where address searches start: IT's provisioned area, else the office commune chosen in Settings."""
+    code = provisioned_area(ctx.data_dir)
+    if code:
+        return code
+    code = getattr(ctx.config, "office_commune", None)
+    return code if code and geo.commune(code) else None
 
 
 class AddressPicker(QWidget):
-    """The four pickers and one problem line for the address."""
+    """The four pickers, a hint line and one problem line for the address."""
 
     changed = Signal()
 
     def __init__(self, ctx, parent=None):
         super().__init__(parent)
         self.ctx = ctx
+        self.office: str | None = None
         warm_up(ctx)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
         self.pickers: dict[str, UnitPicker] = {}
         self._labels: dict[str, QtWidgets.QLabel] = {}
         for level in LEVELS:
-            picker = UnitPicker(level, lambda: self.ctx.lang, self)
+            picker = UnitPicker(level, ctx, self, area_fn=lambda lv=level: self.area_for(lv))
             picker.setObjectName(f"address_{level}")
             picker.picked.connect(lambda code, lv=level: self._on_picked(lv, code))
+            picker.hint_changed.connect(lambda text, p=picker: self._show_hint(p, text))
             label = QtWidgets.QLabel(self)
             label.setBuddy(picker)
             form.addRow(label, picker)
             self.pickers[level], self._labels[level] = picker, label
+        self.hint = QtWidgets.QLabel(self, objectName="address_hint", wordWrap=True)
+        self.hint.setStyleSheet("color: #444;")
+        form.addRow(self.hint)
         self.problem = ProblemLabel(self.pickers["village"], self)
         form.addRow(self.problem)
         self.retranslate()
@@ -170,11 +91,34 @@ class AddressPicker(QWidget):
             self.pickers[level].setPlaceholderText(self.ctx.tr("forms.address.type_to_search"))
             self.pickers[level].setToolTip(self.ctx.tr("forms.address.tooltip"))
             self.pickers[level].refresh_text()
+        focused = next((p for p in self.pickers.values() if p.hasFocus()), self.first_empty())
+        self._show_hint(focused, focused.hint, force=True)
+
+    def _refresh_hints(self) -> None:
+        """Every picker's hint again (their areas may have changed), and the first empty one's shown."""
+        for picker in self.pickers.values():
+            picker.refresh_hint()
+        self._show_hint(self.first_empty(), self.first_empty().hint, force=True)
+
+    def _show_hint(self, picker: UnitPicker, text: str, force: bool = False) -> None:
+        """The hint of the picker being used (or the one that last spoke, while none has the focus)."""
+        if force or picker.hasFocus() or not any(p.hasFocus() for p in self.pickers.values()):
+            self.hint.setText(text)
 
     # -------------------------------------------------------------- cascade
-    def _on_picked(self, _level: str, code: str) -> None:
+    def area_for(self, level: str) -> str | None:
+        """Where ``level``'s search starts: the nearest chosen level above it, else the office's area."""
+        above = LEVELS[:LEVELS.index(level)]
+        chosen = next((self.pickers[lv].code for lv in reversed(above) if self.pickers[lv].code), None)
+        return chosen or self.office
+
+    def _on_picked(self, level: str, code: str) -> None:
         if code:
             self._apply(code)
+        else:  # typed over (or cleared): the levels below belonged to the old unit
+            for lower in LEVELS[LEVELS.index(level) + 1:]:
+                if self.pickers[lower].code or self.pickers[lower].text():
+                    self.pickers[lower].set_code(None)
         self.changed.emit()
 
     def _apply(self, code: str) -> None:
@@ -186,8 +130,8 @@ class AddressPicker(QWidget):
                     picker.set_code(code[:size])
             elif picker.code and not picker.code.startswith(code):
                 picker.set_code(None)
-        for level in LEVELS[1:]:
-            self.pickers[level].within = self.pickers[_PARENT[level]].code
+            elif not picker.code and picker.text():
+                picker.set_code(None)  # text typed below a new choice named nothing in it
 
     # -------------------------------------------------------------- value
     def codes(self) -> dict:
@@ -198,16 +142,20 @@ class AddressPicker(QWidget):
         """Restore from a record's ``village_code`` / ``commune_code`` / ... (the lowest known wins)."""
         for picker in self.pickers.values():
             picker.set_code(None)
-            picker.within = None
         for level in reversed(LEVELS):
             code = geo.normalize_code(str(data.get(f"{level}_code") or ""), level)
             if code and geo.unit(code):
                 self._apply(code)
-                return
+                break
+        self._refresh_hints()
 
-    def set_default(self, commune_code: str | None) -> None:
-        if commune_code and geo.commune(commune_code):
-            self._apply(geo.commune(commune_code).code)
+    def set_default(self, area: str | None) -> None:
+        """The office's area (a commune, district or province code): filled in, and where searches start."""
+        unit = geo.unit(area) if area else None
+        self.office = unit.code if unit is not None and unit.level != "village" else None
+        if self.office:
+            self._apply(self.office)
+        self._refresh_hints()
 
     def first_empty(self) -> UnitPicker:
         return next((self.pickers[lv] for lv in LEVELS if not self.pickers[lv].code), self.pickers["village"])

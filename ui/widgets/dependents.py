@@ -1,229 +1,197 @@
-"""The dependents of a worker in an editable table (add and remove rows from the keyboard).
+"""The member's household: one ``PersonPanel`` per dependent, and the buttons that add one.
 
-Text cells are edited in place; relationship and sex are picked from the code
-lists of ``fieldapp.domain.occupations`` (code in the item's user role, label shown);
-"disability or chronic illness" is a check box (Space toggles it). Problems
-with ``dependents[i].<field>`` paths are shown on the cell itself (tooltip and
-colour) and listed under the table, in the current language.
+Keyboard: *Add spouse* (Ctrl+Shift+S) and *Add child* (Ctrl+Shift+C) add a panel with its relationship chosen and
+put the focus in its family name; *Add dependent* (Ctrl+Shift+D) adds one whose relationship is still to choose
+(the focus starts there); Ctrl+Del removes the panel the focus is in. Tab goes through each panel's fields in
+order, then to the add buttons, then on to whatever follows in the form (``focus_chain`` gives the form the
+order; there is no Tab trap). *Add spouse* is hidden while the household has a spouse (one at most).
+Problems with ``dependents[i].<field>`` paths are shown in panel ``i``, on the fields the keyboard has left.
 """
 
 from __future__ import annotations
 
-from fieldapp.domain.khmer import to_ascii_digits
-from fieldapp.domain.occupations import choice_label, choices
-from ui.qt import (QAbstractItemView, QColor, QComboBox, QHBoxLayout, QKeySequence, QPushButton, QShortcut,
-                   QTableWidget, QTableWidgetItem, Qt, QtWidgets, QVBoxLayout, QWidget, Signal)
+from ui.qt import (QApplication, QHBoxLayout, QKeySequence, QLabel, QPushButton, QShortcut, Qt, QVBoxLayout, QWidget,
+                   Signal)
+from ui.widgets.person_panel import REMOVE_KEYS, PersonPanel
 from ui.widgets.problems import ProblemLabel, split_path
 
-COLUMNS = ("family_name", "given_name", "family_name_latin", "given_name_latin", "relationship", "sex",
-           "date_of_birth", "disability_or_chronic_illness")
-CHOICE_COLUMNS = {"relationship": "relationship", "sex": "sex"}
-CHECK_COLUMN = "disability_or_chronic_illness"
-CODE_ROLE = Qt.UserRole + 1
-ADD_KEYS, REMOVE_KEYS = "Ctrl+Shift+D", "Ctrl+Del"
-_BAD = QColor("#fde7ea")
+ADD_KEYS, SPOUSE_KEYS, CHILD_KEYS = "Ctrl+Shift+D", "Ctrl+Shift+S", "Ctrl+Shift+C"
+ADD_ACTIONS = (("spouse", SPOUSE_KEYS, "forms.dependents.add_spouse"),
+               ("child", CHILD_KEYS, "forms.dependents.add_child"),
+               (None, ADD_KEYS, "forms.dependents.add"))
 
 
-class _ChoiceDelegate(QtWidgets.QStyledItemDelegate):
-    """A combo box editor for the code-list columns."""
+class HouseholdEditor(QWidget):
+    """``changed`` after any edit, addition or removal; ``structure_changed`` after an addition or removal (the form
+    then rebuilds its Tab order)."""
 
-    def __init__(self, table: "DependentsTable"):
-        super().__init__(table.table)
-        self._owner = table
-
-    def _kind(self, index) -> str | None:
-        return CHOICE_COLUMNS.get(COLUMNS[index.column()])
-
-    def createEditor(self, parent, option, index):
-        kind = self._kind(index)
-        if kind is None:
-            return super().createEditor(parent, option, index)
-        combo = QComboBox(parent)
-        combo.addItem("", None)
-        for code, label in choices(kind, self._owner.ctx.lang):
-            combo.addItem(label, code)
-        combo.setAccessibleName(self._owner.ctx.tr(f"field.{COLUMNS[index.column()]}"))
-        return combo
-
-    def setEditorData(self, editor, index):
-        if isinstance(editor, QComboBox):
-            found = editor.findData(index.data(CODE_ROLE))
-            editor.setCurrentIndex(max(found, 0))
-        else:
-            super().setEditorData(editor, index)
-
-    def setModelData(self, editor, model, index):
-        if isinstance(editor, QComboBox):
-            model.setData(index, editor.currentData(), CODE_ROLE)
-            model.setData(index, editor.currentText(), Qt.DisplayRole)
-        else:
-            super().setModelData(editor, model, index)
-
-
-class DependentsTable(QWidget):
     changed = Signal()
+    structure_changed = Signal()
 
-    def __init__(self, ctx, parent=None, shortcut_scope=None):
-        """``shortcut_scope``: the widget within which "add dependent" works (default: this table)."""
+    def __init__(self, ctx, parent=None, shortcut_scope=None, input_filter=None, member_sex=None):
+        """``shortcut_scope``: the widget within which the add keys work (default: this one); ``input_filter``: an
+        event filter installed on every input; ``member_sex()``: the member's sex code (a new spouse's default)."""
         super().__init__(parent)
         self.ctx = ctx
-        self._loading = False
-        self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setObjectName("dependents_table")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectItems)
-        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.AllEditTriggers)
-        self.table.setItemDelegate(_ChoiceDelegate(self))
-        self.table.horizontalHeader().setStretchLastSection(True)
-        self.table.setMinimumHeight(140)
-        self.table.itemChanged.connect(self._on_item_changed)
-        self.add_button = QPushButton(self)
-        self.add_button.clicked.connect(self.add_row)
-        self.remove_button = QPushButton(self)
-        self.remove_button.clicked.connect(self.remove_current)
-        self.problem = ProblemLabel(self.table, self)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.remove_button)
-        buttons.addStretch(1)
+        self.input_filter, self.member_sex = input_filter, member_sex
+        self.panels: list[PersonPanel] = []
+        self.show_all = False
+        self._problems: list = []
+        self.empty_note = QLabel(self, objectName="household_empty", wordWrap=True)
+        self.empty_note.setStyleSheet("color: #555;")
+        self.column = QVBoxLayout()
+        self.column.setContentsMargins(0, 0, 0, 0)
+        self.buttons: dict = {}
+        bar = QHBoxLayout()
+        for relationship, keys, _msg in ADD_ACTIONS:
+            button = QPushButton(self, objectName=f"add_{relationship or 'dependent'}")
+            button.clicked.connect(lambda _c=False, r=relationship: self.add_person(r))
+            self.buttons[relationship] = button
+            bar.addWidget(button)
+            shortcut = QShortcut(QKeySequence(keys), shortcut_scope or self)
+            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(lambda r=relationship: self.add_person(r))
+        self.buttons[None].setFocusPolicy(Qt.ClickFocus)  # its keys add one; Tab: spouse/child, then consent
+        bar.addStretch(1)
+        remove = QShortcut(QKeySequence(REMOVE_KEYS), self)
+        remove.setContext(Qt.WidgetWithChildrenShortcut)
+        remove.activated.connect(self.remove_current)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.table)
-        layout.addLayout(buttons)
+        self.problem = ProblemLabel(None, self)  # a problem of the whole list (too many); the rest are per panel
+        layout.addWidget(self.empty_note)
+        layout.addLayout(self.column)
         layout.addWidget(self.problem)
-        for keys, slot, scope in ((ADD_KEYS, self.add_row, shortcut_scope or self),
-                                  (REMOVE_KEYS, self.remove_current, self)):
-            shortcut = QShortcut(QKeySequence(keys), scope)
-            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(slot)
+        layout.addLayout(bar)
         self.retranslate()
 
     # ---------------------------------------------------------------- texts
     def retranslate(self) -> None:
         tr = self.ctx.tr
-        self.table.setHorizontalHeaderLabels([tr(f"forms.dependents.col.{c}") for c in COLUMNS])
-        self.table.setAccessibleName(tr("field.dependents"))
-        self.add_button.setText(tr("forms.dependents.add"))
-        self.add_button.setToolTip(tr("forms.shortcut_tip", action=tr("forms.dependents.add"),
-                                      keys=QKeySequence(ADD_KEYS).toString(QKeySequence.NativeText)))
-        self.add_button.setAccessibleName(tr("forms.dependents.add"))
-        self.remove_button.setText(tr("forms.dependents.remove"))
-        self.remove_button.setToolTip(tr("forms.shortcut_tip", action=tr("forms.dependents.remove"),
-                                         keys=QKeySequence(REMOVE_KEYS).toString(QKeySequence.NativeText)))
-        self.remove_button.setAccessibleName(tr("forms.dependents.remove"))
-        self._loading = True
-        try:
-            for row in range(self.table.rowCount()):
-                for col, name in enumerate(COLUMNS):
-                    kind = CHOICE_COLUMNS.get(name)
-                    item = self.table.item(row, col)
-                    if kind and item is not None and item.data(CODE_ROLE):
-                        item.setText(choice_label(kind, item.data(CODE_ROLE), self.ctx.lang))
-        finally:
-            self._loading = False
+        self.empty_note.setText(tr("forms.dependents.none"))
+        for relationship, keys, msg in ADD_ACTIONS:
+            button = self.buttons[relationship]
+            button.setText(tr(msg))
+            button.setAccessibleName(tr(msg))
+            button.setToolTip(tr("forms.shortcut_tip", action=tr(msg),
+                                 keys=QKeySequence(keys).toString(QKeySequence.NativeText)))
+        self.setAccessibleName(tr("field.dependents"))
+        self._renumber()
 
-    # ---------------------------------------------------------------- rows
-    def _new_row(self, row: int, values: dict) -> None:
-        for col, name in enumerate(COLUMNS):
-            item = QTableWidgetItem()
-            value = values.get(name)
-            if name == CHECK_COLUMN:
-                item.setFlags((item.flags() | Qt.ItemIsUserCheckable) & ~Qt.ItemIsEditable)
-                item.setCheckState(Qt.Checked if value is True else Qt.Unchecked)
-            elif name in CHOICE_COLUMNS:
-                code = value if isinstance(value, str) else None
-                item.setData(CODE_ROLE, code)
-                item.setText(choice_label(CHOICE_COLUMNS[name], code, self.ctx.lang) if code else "")
-            else:
-                item.setText("" if value is None else str(value))
-            self.table.setItem(row, col, item)
+    def _renumber(self) -> None:
+        for number, panel in enumerate(self.panels, start=1):
+            panel.retranslate(number)
+        self.empty_note.setVisible(not self.panels)
+        self._spouse_button()
 
-    def add_row(self) -> None:
-        row = self.table.rowCount()
-        self._loading = True
-        try:
-            self.table.insertRow(row)
-            self._new_row(row, {})
-        finally:
-            self._loading = False
-        self.table.setCurrentCell(row, 0)
-        self.table.setFocus(Qt.ShortcutFocusReason)
+    def _spouse_button(self) -> None:
+        self.buttons["spouse"].setVisible(not any(p.code("relationship") == "spouse" for p in self.panels))
+
+    # ---------------------------------------------------------------- panels
+    def _new_panel(self) -> PersonPanel:
+        panel = PersonPanel(self.ctx, self, input_filter=self.input_filter, member_sex=self.member_sex)
+        panel.changed.connect(self._panel_changed)
+        panel.remove_requested.connect(self.remove_panel)
+        self.column.addWidget(panel)
+        panel.show()  # now, not when the event loop next runs (a layout shows new children later): the keys
+        self.panels.append(panel)  # typed right after Ctrl+Shift+S must find it focusable
+        return panel
+
+    def add_person(self, relationship: str | None = None) -> PersonPanel:
+        """A new panel at the end; the focus goes to its family name (or its relationship, when not given)."""
+        panel = self._new_panel()
+        if relationship:
+            panel.set_code("relationship", relationship)
+            if relationship == "spouse":
+                panel.default_spouse_sex()
+        self._renumber()
+        panel.refresh()
+        self.structure_changed.emit()
+        target = panel.widgets["family_name" if relationship else "relationship"]
+        target.setFocus(Qt.ShortcutFocusReason)
         self.changed.emit()
+        return panel
+
+    def panel_of(self, widget) -> PersonPanel | None:
+        return next((p for p in self.panels if widget is not None and (p is widget or p.isAncestorOf(widget))), None)
 
     def remove_current(self) -> None:
-        row = self.table.currentRow()
-        if row < 0 and self.table.rowCount():
-            row = self.table.rowCount() - 1
-        if row >= 0:
-            self.table.removeRow(row)
-            if self.table.rowCount():
-                self.table.setCurrentCell(min(row, self.table.rowCount() - 1), 0)
-            self.changed.emit()
+        panel = self.panel_of(QApplication.focusWidget()) or (self.panels[-1] if self.panels else None)
+        if panel is not None:
+            self.remove_panel(panel)
 
-    def _on_item_changed(self, _item) -> None:
-        if not self._loading:
-            self.changed.emit()
+    def remove_panel(self, panel: PersonPanel) -> None:
+        focused = QApplication.focusWidget()
+        had_focus = focused is not None and panel.isAncestorOf(focused)
+        index = self.panels.index(panel)
+        self._drop(panel)
+        self._renumber()
+        self.structure_changed.emit()
+        if had_focus:
+            following = self.panels[min(index, len(self.panels) - 1)] if self.panels else None
+            (following.widgets["family_name"] if following else self.first_button()).setFocus(Qt.OtherFocusReason)
+        self.changed.emit()
+
+    def _drop(self, panel: PersonPanel) -> None:
+        self.panels.remove(panel)
+        self.column.removeWidget(panel)
+        panel.hide()
+        panel.deleteLater()
+
+    def first_button(self) -> QPushButton:
+        spouse = self.buttons["spouse"]
+        return spouse if spouse.isVisibleTo(self) else self.buttons["child"]
+
+    def _panel_changed(self) -> None:
+        self._spouse_button()
+        self.changed.emit()
+
+    def focus_chain(self) -> list:
+        """Every input in Tab order: each panel's fields, then the add buttons."""
+        chain = [w for panel in self.panels for w in panel.focus_chain()]
+        return chain + [self.buttons["spouse"], self.buttons["child"], self.buttons[None]]
 
     # ---------------------------------------------------------------- value
     def rows(self) -> list[dict]:
-        """The dependents as record JSON (empty cells left out; Khmer digits in dates made ASCII)."""
-        out = []
-        for row in range(self.table.rowCount()):
-            entry: dict = {}
-            for col, name in enumerate(COLUMNS):
-                item = self.table.item(row, col)
-                if item is None:
-                    continue
-                if name == CHECK_COLUMN:
-                    entry[name] = item.checkState() == Qt.Checked
-                elif name in CHOICE_COLUMNS:
-                    if item.data(CODE_ROLE):
-                        entry[name] = item.data(CODE_ROLE)
-                else:
-                    text = item.text().strip()
-                    if text:
-                        entry[name] = to_ascii_digits(text) if name == "date_of_birth" else text
-            out.append(entry)
-        return out
+        return [panel.values() for panel in self.panels]
 
     def set_rows(self, dependents) -> None:
-        self._loading = True
-        try:
-            self.table.setRowCount(0)
-            for values in dependents if isinstance(dependents, list) else []:
-                row = self.table.rowCount()
-                self.table.insertRow(row)
-                self._new_row(row, values if isinstance(values, dict) else {})
-        finally:
-            self._loading = False
+        for panel in list(self.panels):
+            self._drop(panel)
+        for values in dependents if isinstance(dependents, list) else []:
+            self._new_panel().set_values(values if isinstance(values, dict) else {})
+        self._renumber()
+        self.structure_changed.emit()
 
-    def column_of(self, name: str) -> int:
-        return COLUMNS.index(name)
+    def clear_left(self) -> None:
+        for panel in self.panels:
+            panel.left.clear()
 
     # ---------------------------------------------------------------- problems
     def show_problems(self, problems) -> None:
-        """Mark cells named by ``dependents[i].<field>`` paths; list every message under the table."""
-        self._loading = True
-        try:
-            for row in range(self.table.rowCount()):
-                for col in range(len(COLUMNS)):
-                    item = self.table.item(row, col)
-                    if item is not None and item.toolTip():
-                        item.setToolTip("")
-                        item.setData(Qt.BackgroundRole, None)
-            messages = []
-            for problem in problems:
-                text = problem.message(self.ctx.lang)
-                messages.append(text)
-                _key, row, name = split_path(problem.path)
-                if row is None or row >= self.table.rowCount():
-                    continue
-                cols = [COLUMNS.index(name)] if name in COLUMNS else range(len(COLUMNS))
-                for col in cols:
-                    item = self.table.item(row, col)
-                    if item is not None:
-                        item.setToolTip("\n".join(filter(None, [item.toolTip(), text])))
-                        item.setData(Qt.BackgroundRole, _BAD)
-        finally:
-            self._loading = False
-        self.problem.set_messages(messages)
+        """Show each ``dependents[i]...`` problem in panel ``i`` (on fields the keyboard has left, or all of them
+        once ``show_all`` is set); a problem of the whole list (too many, not a list) under the last panel."""
+        self._problems = list(problems)
+        per_panel: dict[int, list] = {}
+        general = []
+        for problem in problems:
+            _key, row, name = split_path(problem.path)
+            if row is not None and row < len(self.panels):
+                per_panel.setdefault(row, []).append((name, problem))
+            else:
+                general.append((None, problem))
+        for index, panel in enumerate(self.panels):
+            panel.show_problems(per_panel.get(index, []), self.show_all)
+        self.problem.set_messages([p.message(self.ctx.lang) for _n, p in general] if self.show_all else [])
+
+    def focus_problem(self, path: str) -> bool:
+        """Put the focus on the field ``path`` names (``dependents[i].<field>``); False when there is none."""
+        _key, row, name = split_path(path)
+        if row is None or row >= len(self.panels):
+            return False
+        panel = self.panels[row]
+        widget = panel.widgets.get(name or "family_name") or panel.widgets["family_name"]
+        if not widget.isVisible():
+            widget = panel.widgets["family_name"]
+        widget.setFocus(Qt.OtherFocusReason)
+        return True
