@@ -1,9 +1,10 @@
 """Columns that always fit their table: no sideways scrolling, no header cut short.
 
 ``fit_columns(table)`` gives every visible column at least the width of its header text (with the room for a sort
-arrow), then what its contents ask for (the rows on screen), and, when that is more than the view has, takes the
-excess back from the columns that asked for more than their header, in proportion: a long name is then cut with
-"…" (its tooltip and the record view show it whole), never a heading or a column pushed out of sight. What is
+arrow), then what its contents ask for (the rows on screen), and, when that is more than the view has, cuts the
+widest columns down to one common cap (never below their header): short columns such as dates and phone numbers
+stay whole, a long name or reason is cut with "…" (its tooltip and the record view show it whole), never a
+heading or a column pushed out of sight. What is
 left over goes to the last visible column. ``ColumnFitter`` refits on every resize and whenever rows arrive.
 """
 
@@ -37,13 +38,8 @@ def fit_columns(table) -> None:
     available = table.viewport().width()
     floor = {c: header_width(table, c) for c in columns}
     wanted = {c: max(floor[c], table.sizeHintForColumn(c) if model.rowCount() else 0) for c in columns}
-    excess = sum(wanted.values()) - available
-    if excess > 0:
-        room = {c: wanted[c] - floor[c] for c in columns}
-        total_room = sum(room.values())
-        if total_room:
-            share = min(1.0, excess / total_room)
-            wanted = {c: wanted[c] - int(room[c] * share + 0.999) for c in columns}
+    if sum(wanted.values()) > available:
+        wanted = _capped(wanted, floor, available)
     used = sum(wanted.values())
     if used < available:
         wanted[columns[-1]] += available - used
@@ -51,6 +47,19 @@ def fit_columns(table) -> None:
     for c in columns:
         header.setSectionResizeMode(c, QHeaderView.ResizeMode.Fixed)
         header.resizeSection(c, max(wanted[c], 1))
+
+
+def _capped(wanted: dict, floor: dict, available: int) -> dict:
+    """Every column cut to one common cap (never below its header): the widest give way first, so short columns
+    (dates, phone numbers, states) stay whole while long names and reasons end in "…". The largest cap that fits."""
+    low, high = 0, max(wanted.values())
+    while low < high:
+        cap = (low + high + 1) // 2
+        if sum(min(wanted[c], max(floor[c], cap)) for c in wanted) <= available:
+            low = cap
+        else:
+            high = cap - 1
+    return {c: min(wanted[c], max(floor[c], low)) for c in wanted}
 
 
 class ColumnFitter(QObject):
