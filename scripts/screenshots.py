@@ -1,13 +1,23 @@
 #!/usr/bin/env python
-"""Render every screen of the desktop client in English and Khmer into docs/screenshots/<screen>-<lang>.png.
+"""Render every screen of the desktop client, as a laptop shows it, into docs/screenshots/.
 
-    . .venv/bin/activate && python scripts/screenshots.py            # starts Xvfb :99 itself if DISPLAY is unset
-    xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshots.py   # or under xvfb-run
+    .venv/bin/python scripts/screenshots.py                     # starts its own X screens on free display numbers
+    .venv/bin/python scripts/screenshots.py --displays 131,132  # on these display numbers
 
-Demo data: the store ``fieldapp --demo`` builds (``sync.demo``: two accounts, synthetic records in every
-state), registered with a reference registry started on loopback for the run and synced once, so the sync
-status is real. ``--no-registry`` skips the registry (the laptop then shows as not registered). Everything
-lives in a temporary folder that is removed at the end. Needs the Xvfb and libxcb packages (docs/desktop.md).
+Two passes, each in its own process on its own X screen (Xvfb with openbox as window manager), run side by side:
+1366x768 in English and Khmer (``<shot>-<lang>.png``) and 1024x768 in Khmer (``<shot>-km-1024.png``). The window is
+shown as ``ui.app.run`` shows it (capped to the screen, maximized when it asks for more) and every shot is the
+whole screen, so it proves the window and its status bar fit. Shots: every screen (first-run, login,
+login-lockout, home, enroll, records, review, sync, users, settings, locked), an outreach worker's Home
+(home-outreach), Review with a household opened across the screen (review-household, and scrolled to its
+history: review-household-end), the village picker with a name many villages
+share (address-ambiguous) and a failed submit (enroll-failed); the scenes are in ``screenshot_scenes.py``.
+
+Demo data: the store ``fieldapp --demo`` builds (``sync.demo``: two accounts, synthetic records in every state) plus
+one household (a worker, the spouse, three children, one ill) that was returned once and submitted again,
+registered with a reference registry started on loopback for the run and synced once, so the sync status is real;
+``--no-registry`` skips the registry. Everything lives in temporary folders removed at the end. PNGs in the output
+folder that no pass made are deleted. Needs Xvfb, openbox and xprop (docs/desktop.md).
 """
 
 from __future__ import annotations
@@ -24,25 +34,76 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("FIELDAPP_KDF_TARGET_MS", "0")  # a throw-away demo store: the fast key-slot parameters do
-SIZE = (1280, 800)
+PASSES = {"1366x768": ("en", "km"), "1024x768": ("km",)}
+SUFFIX = {"1366x768": "", "1024x768": "-1024"}
 
 
-def ensure_display() -> subprocess.Popen | None:
-    """Use $DISPLAY if set, else start ``Xvfb :99`` (returned so the caller stops it)."""
-    os.environ["QT_QPA_PLATFORM"] = "xcb"
-    if os.environ.get("DISPLAY"):
-        return None
-    proc = subprocess.Popen(["Xvfb", ":99", "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        if Path("/tmp/.X11-unix/X99").exists():
-            break
+# ---------------------------------------------------------------------- the X screen
+def start_xvfb(size: str, display: int | None) -> tuple[subprocess.Popen, str]:
+    """``Xvfb`` with one screen of exactly ``size``, on ``display`` or on a free number it picks itself."""
+    cmd = ["Xvfb", "-screen", "0", f"{size}x24", "-nolisten", "tcp", "-noreset"]
+    if display is not None:
+        proc = subprocess.Popen(["Xvfb", f":{display}", *cmd[1:]], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        name = f":{display}"
+        for _ in range(200):
+            if Path(f"/tmp/.X11-unix/X{display}").exists() or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+    else:
+        read, write = os.pipe()
+        proc = subprocess.Popen([*cmd, "-displayfd", str(write)], pass_fds=(write,), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            name = ":" + pipe.readline().strip()
+    if proc.poll() is not None or name == ":":
+        raise SystemExit(f"Xvfb did not start on {name or 'a free display'} (is the number taken?)")
+    return proc, name
+
+
+def window_manager_fonts(tmp: Path) -> Path:
+    """A fontconfig file for openbox: the system's fonts plus the app's bundled Noto Sans and Noto Sans Khmer, so
+    the title bar shows the Khmer window title (a laptop's system has a Khmer font; this Xvfb may have none)."""
+    from ui.fonts import FONT_PACKAGES, font_files
+
+    dirs = sorted({str(path.parent) for package, _family in FONT_PACKAGES for path in font_files(package)})
+    conf = tmp / "fonts.conf"
+    conf.write_text('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
+                    '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+                    + "".join(f"  <dir>{d}</dir>\n" for d in dirs)
+                    + f"  <cachedir>{tmp / 'fontconfig-cache'}</cachedir>\n</fontconfig>\n", "utf-8")
+    return conf
+
+
+def start_openbox(display: str, tmp: Path) -> subprocess.Popen:
+    """openbox on ``display``, waited for until it manages the screen (``_NET_SUPPORTING_WM_CHECK`` is set)."""
+    env = dict(os.environ, DISPLAY=display, FONTCONFIG_FILE=str(window_manager_fonts(tmp)))
+    proc = subprocess.Popen(["openbox", "--sm-disable"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        probe = subprocess.run(["xprop", "-root", "_NET_SUPPORTING_WM_CHECK"], env=env, capture_output=True,
+                               text=True)
+        if "window id" in probe.stdout:
+            return proc
         time.sleep(0.05)
-    os.environ["DISPLAY"] = ":99"
-    return proc
+    proc.terminate()
+    raise SystemExit(f"openbox did not start on {display}")
 
 
+def stop(proc: subprocess.Popen | None) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+# ---------------------------------------------------------------------- the demo store
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,144 +111,118 @@ def free_port() -> int:
 
 
 def build_demo(data_dir: Path, with_registry: bool):
-    """The demo store, optionally registered and synced; returns (demo dict, registry process or None)."""
+    """The demo store plus the household, optionally registered and synced; returns (demo dict, household's
+    record ID, registry process or None)."""
     from sync import demo
     from fieldapp.outbound import outbox
     from fieldapp.store.database import Store
+    from screenshot_scenes import add_household
 
     store = Store(data_dir)
     demo._fill(store)
     info = {"accounts": dict(demo.DEMO_ACCOUNTS)}
+    household = add_household(data_dir, info["accounts"])
+    from ui.screens.login import remember_login_names
+
+    with store.unlock("supervisor", demo.DEMO_ACCOUNTS["supervisor"]) as sup:
+        remember_login_names(sup)  # the login list's full names, as on a laptop where someone has signed in before
     if not with_registry:
-        return info, None
+        return info, household, None
+    from fieldapp.outbound.spool import Spool
     from sync.service import SyncService
 
     port = free_port()
     reg_dir = data_dir / "demo-registry"
     reg_dir.mkdir(mode=0o700)
     registry = demo._start_registry(reg_dir, port)
-    demo._register(data_dir, reg_dir, port)
     with store.unlock("supervisor", demo.DEMO_ACCOUNTS["supervisor"]) as sup:
+        demo._register(sup, reg_dir, port)
         outbox.enqueue_approved(sup)
     SyncService(data_dir).sync_once(timeout=60)
-    time.sleep(3.5)  # the demo registry registers what it received after 3 s
-    SyncService(data_dir).sync_once(timeout=60)
-    info["registry_url"] = f"http://127.0.0.1:{port}"
-    return info, registry
-
-
-class Shooter:
-    def __init__(self, app, out: Path):
-        self.app, self.out = app, out
-        self.made: list[Path] = []
-
-    def pump(self, ctx=None, until=None, timeout=30.0, settle=0.4) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            self.app.processEvents()
-            busy = ctx is not None and ctx.worker.pending > 0
-            if not busy and (until is None or until()):
+    deadline = time.monotonic() + 30  # the demo registry registers what it received after 3 s: until all are
+    while time.monotonic() < deadline:  # (so every pass starts alike: nothing waiting for the registry's answer)
+        with Spool(data_dir) as spool:
+            if not spool.counts().get("synced"):
                 break
-            time.sleep(0.01)
-        end = time.monotonic() + settle  # let layouts and painting finish
-        while time.monotonic() < end:
-            self.app.processEvents()
-            time.sleep(0.01)
-
-    def shoot(self, window, name: str) -> None:
-        path = self.out / f"{name}.png"
-        window.grab().save(str(path))
-        self.made.append(path)
+        time.sleep(1)
+        SyncService(data_dir).sync_once(timeout=60)
+    info["registry_url"] = f"http://127.0.0.1:{port}"
+    return info, household, registry
 
 
-def open_window(data_dir: Path, lang: str, demo: dict | None, sync):
-    from fieldapp.base import config as app_config
-    from ui.app import build
+# ---------------------------------------------------------------------- one pass (a child process)
+def run_pass(size: str, out: Path, display: int | None, with_registry: bool) -> int:
+    """Every shot at ``size`` on a new X screen of that size; prints the files made and any notes."""
+    xvfb, name = start_xvfb(size, display)
+    openbox = registry = None
+    tmp = Path(tempfile.mkdtemp(prefix="fieldapp-shots-"))
+    try:
+        openbox = start_openbox(name, tmp)
+        os.environ.update(DISPLAY=name, QT_QPA_PLATFORM="xcb")
+        os.environ.pop("WAYLAND_DISPLAY", None)
+        from ui.app import make_application
+        from screenshot_scenes import Pass
 
-    app_config.update(data_dir, language=lang)
-    ctx, window = build(data_dir, demo=demo, sync=sync)
-    window.resize(*SIZE)
-    window.show()
-    return ctx, window
-
-
-def first_run(shooter: Shooter, tmp: Path, lang: str) -> None:
-    from ui.app import shutdown
-
-    ctx, window = open_window(tmp / f"fresh-{lang}", lang, None, None)
-    shooter.pump(ctx)
-    shooter.shoot(window, f"first-run-{lang}")
-    shutdown(ctx, window)
-    window.close()
-
-
-def every_screen(shooter: Shooter, data_dir: Path, lang: str, demo: dict) -> None:
-    from ui.app import shutdown, start_sync
-
-    ctx, window = open_window(data_dir, lang, demo, start_sync(data_dir))
-    login = window.login
-    shooter.pump(ctx, until=lambda: login.user.count() > 0)
-    shooter.shoot(window, f"login-{lang}")
-    user = login.user.currentText()
-    from fieldapp.store import lockout
-
-    lockout.record_success(data_dir, "outreach")  # start from zero failures in each language
-    login.user.setCurrentIndex(login.user.findText("outreach"))  # five wrong passwords: the wait is shown
-    for attempt in range(5):
-        shooter.pump(ctx, until=login.submit.isEnabled)
-        login.password.setText(f"wrong {attempt}")
-        login.submit.click()
-        shooter.pump(ctx, until=lambda: not login._busy)
-    shooter.pump(ctx, until=login.wait.isVisible)
-    shooter.shoot(window, f"login-lockout-{lang}")
-    login.user.setCurrentIndex(login.user.findText(user))
-    shooter.pump(ctx, until=login.submit.isEnabled)
-    login.password.setText(demo["accounts"][user])
-    login.submit.click()
-    shooter.pump(ctx, until=lambda: window.workspace is not None)
-    shooter.pump(ctx, settle=2.5 if ctx.sync is not None else 0.4)  # the sync service's first probe
-    for screen_id in window.workspace.visible_ids():
-        window.workspace.show_screen(screen_id)
-        shooter.pump(ctx)
-        shooter.shoot(window, f"{screen_id}-{lang}")
-    window.lock()
-    shooter.pump(ctx)
-    shooter.shoot(window, f"locked-{lang}")
-    shutdown(ctx, window)
-    window.close()
+        app = make_application([sys.argv[0]])
+        demo, household, registry = build_demo(tmp / "demo", with_registry)
+        shots = Pass(app, out, tuple(int(n) for n in size.split("x")), SUFFIX[size])
+        for lang in PASSES[size]:
+            shots.first_run(tmp, lang)
+            shots.every_screen(tmp / "demo", lang, demo, household)
+        for note in shots.notes:
+            print(f"note {size}: {note}", flush=True)
+        return 0
+    finally:
+        stop(registry)
+        shutil.rmtree(tmp, ignore_errors=True)
+        stop(openbox)
+        stop(xvfb)
 
 
+# ---------------------------------------------------------------------- both passes
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "docs" / "screenshots"), help="folder for the PNG files")
     parser.add_argument("--no-registry", action="store_true", help="do not start a local registry")
+    parser.add_argument("--displays", help="X display numbers for the two passes, e.g. 131,132 (default: free ones)")
+    parser.add_argument("--pass", dest="size", choices=sorted(PASSES), help=argparse.SUPPRESS)  # one child
+    parser.add_argument("--display", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    out = Path(args.out)
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    xvfb = ensure_display()
-    tmp = Path(tempfile.mkdtemp(prefix="fieldapp-shots-"))
-    registry = None
-    try:
-        from ui.app import make_application
+    if args.size:
+        return run_pass(args.size, out, args.display, not args.no_registry)
 
-        app = make_application([sys.argv[0]])
-        data_dir = tmp / "demo"
-        demo, registry = build_demo(data_dir, not args.no_registry)
-        shooter = Shooter(app, out)
-        for lang in ("en", "km"):
-            first_run(shooter, tmp, lang)
-            every_screen(shooter, data_dir, lang, demo)
-        for path in shooter.made:
-            print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-        return 0
-    finally:
-        if registry is not None:
-            registry.terminate()
-            registry.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(10)
+    started = time.monotonic()
+    displays = [int(n) for n in args.displays.split(",")] if args.displays else [None] * len(PASSES)
+    if len(displays) != len(PASSES):
+        parser.error(f"--displays needs {len(PASSES)} numbers")
+    children = []
+    for size, display in zip(PASSES, displays):
+        cmd = [sys.executable, __file__, "--pass", size, "--out", str(out)]
+        cmd += ["--display", str(display)] if display is not None else []
+        cmd += ["--no-registry"] if args.no_registry else []
+        children.append((size, subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)))
+    made, failed = set(), []
+    for size, child in children:
+        output, _ = child.communicate()
+        for line in output.splitlines():
+            if line.startswith("made "):
+                made.add(Path(line[5:]))
+            else:
+                print(line)
+        if child.returncode:
+            failed.append(size)
+    for path in sorted(made):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    if failed:
+        print(f"failed: {', '.join(failed)} (stale PNGs kept)", file=sys.stderr)
+        return 1
+    for stale in sorted(set(out.glob("*.png")) - made):
+        stale.unlink()
+        print(f"deleted {stale.relative_to(ROOT) if stale.is_relative_to(ROOT) else stale}")
+    print(f"{len(made)} screenshots in {time.monotonic() - started:.0f} s")
+    return 0
 
 
 if __name__ == "__main__":
