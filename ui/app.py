@@ -13,7 +13,7 @@ from ui.fonts import apply_fonts, load_fonts
 from ui.main_window import MainWindow
 from ui.qt import QApplication
 from ui.style import apply_style
-from ui import wheel
+from ui import gc_timer, wheel
 
 log = logging.getLogger("fieldapp.ui")
 
@@ -26,6 +26,7 @@ def make_application(argv=None) -> QApplication:
     apply_fonts(app, load_fonts())
     apply_style(app)
     wheel.install(app)  # the wheel scrolls the page, never an unfocused combo box or date
+    gc_timer.install(app)  # cycles are collected on this thread, never where a worker allocates
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 
@@ -115,6 +116,14 @@ class Harness:
         shutdown(self.ctx, self.window)
         self.window.close()
         i18n.set_language("en")
+
+
+@pytest.fixture(autouse=True)
+def _collect_after_each_test():
+    """The app collects cyclic garbage on the UI thread only (``ui.gc_timer``); here also once after each test, at a
+    quiet moment, so one test's windows never wait for the next test's timer."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
