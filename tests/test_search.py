@@ -102,3 +102,29 @@ def test_count_matches_search(filled):
         assert search.count(sup, "sreymom") == len(search.search(sup, "sreymom"))
     with store.unlock("ow", "outreach pw") as ow:
         assert search.count(ow) == 30 and search.count(ow, state="approved") == 0
+
+
+def test_a_common_name_walks_the_order_index_and_finds_the_same_page(filled, monkeypatch):
+    """Above ``WALK_FROM`` matches the search walks the list's order instead of sorting every match: the same
+    records in the same order, page by page, and the query plan says which index it used."""
+    store, _rid = filled
+    queries = ["", "sok", "សុខ", "a", "123456789"]
+    with store.unlock("sup", "supervisor pw") as sup:
+        monkeypatch.setattr(search, "WALK_FROM", 10**9)
+        sorted_pages = {q: [[r["id"] for r in search.search(sup, q, limit=7, offset=o)] for o in (0, 7, 14)]
+                        for q in queries}
+        monkeypatch.setattr(search, "WALK_FROM", 2)
+        assert search._walk_in_order(sup, "sok", None, None, None)
+        assert not search._walk_in_order(sup, "sok", "submitted", None, None)  # another filter: no walk
+        assert not search._walk_in_order(sup, "123456789", None, None, None)  # one match: sorting is cheaper
+        walked_pages = {q: [[r["id"] for r in search.search(sup, q, limit=7, offset=o)] for o in (0, 7, 14)]
+                        for q in queries}
+        plan = " ".join(str(row[-1]) for row in sup.conn.execute(
+            "EXPLAIN QUERY PLAN SELECT r.id FROM records r INDEXED BY records_order WHERE r.rowid IN "
+            "(SELECT rowid FROM records_fts WHERE records_fts MATCH '\"sok\"') "
+            "ORDER BY (r.state = 'returned') DESC, r.updated_at DESC, r.id LIMIT 7"))
+    assert walked_pages == sorted_pages
+    assert any(page for pages in walked_pages.values() for page in pages)
+    assert "records_order" in plan and "TEMP B-TREE" not in plan
+    with store.unlock("ow", "outreach pw") as ow:
+        assert not search._walk_in_order(ow, "sok", None, None, None)  # a worker's own records: no walk
