@@ -12,16 +12,19 @@ Reference counting still frees everything that is not in a cycle at once, in any
 from __future__ import annotations
 
 import gc
+import time
 
 from ui.qt import QTimer
 
 INTERVAL_MS = 1000
+KEEP_PAUSES = 1000  # the collections of 5 ms or more kept for the stall benchmark (``ui/heartbeat.py`` writes them)
 
 
 class UiThreadCollector:
     def __init__(self, app, interval_ms: int = INTERVAL_MS):
         self.thresholds = gc.get_threshold()
         self.collections = 0
+        self.pauses: list[list[float]] = []  # [time.monotonic() at the end, ms, generation] of each 5 ms or more
         gc.disable()
         self.timer = QTimer(app)
         self.timer.setInterval(interval_ms)
@@ -38,8 +41,13 @@ class UiThreadCollector:
             if counts[level] > self.thresholds[level]:
                 generation = level
                 break
+        began = time.monotonic()
         gc.collect(generation)
+        ended = time.monotonic()
         self.collections += 1
+        pause = (ended - began) * 1000.0
+        if pause >= 5.0 and len(self.pauses) < KEEP_PAUSES:
+            self.pauses.append([round(ended, 4), round(pause, 2), generation])
         return generation
 
 

@@ -16,7 +16,7 @@ import os
 import time
 from pathlib import Path
 
-from ui.qt import QObject, Qt, QTimer
+from ui.qt import QApplication, QObject, Qt, QTimer
 
 ENV = "FIELDAPP_UI_HEARTBEAT_LOG"
 INTERVAL_MS = 5
@@ -65,6 +65,9 @@ class Heartbeat(QObject):
         body = {"clock": "time.monotonic", "interval_ms": INTERVAL_MS, "record_from_ms": RECORD_FROM_MS,
                 "started": round(self.started, 4), "stopped": round(time.monotonic(), 4), "beats": self.beats,
                 "max_gap_ms": round(self.max_gap_ms, 2), "seconds": self.seconds, "gaps": self.gaps}
+        collector = getattr(QApplication.instance(), "_fieldapp_gc", None)  # ui/gc_timer.py: its pauses, if any
+        if collector is not None:
+            body["gc"] = {"collections": collector.collections, "pauses": collector.pauses}
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps(body))
         os.replace(tmp, self.path)

@@ -251,17 +251,25 @@ class Spool(EngineSide):
     def evidence(self, record_ids) -> dict:
         """``{record_id: {"state", "registry_id", "reason", "receipt", "status_answer"}}``: what the spool says of
         each record, with the signed answers that should prove it (texts as stored: the store verifies them)."""
-        ids, out = list(record_ids), {}
-        for i in range(0, len(ids), 500):
-            chunk = ids[i:i + 500]
-            rows = self._query(
-                "SELECT i.record_id, i.state, i.registry_id, i.reason, b.receipt, p.answer FROM items i"
-                " LEFT JOIN batches b ON b.batch_id = i.batch_id LEFT JOIN status_proofs p ON p.id = i.status_proof"
-                f" WHERE i.record_id IN ({','.join('?' * len(chunk))})", chunk)
-            for rid, state, reg, reason, receipt, answer in rows:
-                out[rid] = {"state": state, "registry_id": reg, "reason": reason, "receipt": receipt,
-                            "status_answer": answer}
-        return out
+        # Each signed receipt and status answer is read once, not once per item: a receipt covers a whole batch, and
+        # reading it with every item decoded the same long text thousands of times, holding the GIL (UI stalls).
+        rows = self._in("SELECT record_id, state, registry_id, reason, batch_id, status_proof FROM items"
+                        " WHERE record_id IN ({})", list(record_ids))
+        receipts = dict(self._in("SELECT batch_id, receipt FROM batches WHERE batch_id IN ({})",
+                                 sorted({r[4] for r in rows if r[4] is not None})))
+        answers = dict(self._in("SELECT id, answer FROM status_proofs WHERE id IN ({})",
+                                sorted({r[5] for r in rows if r[5] is not None})))
+        return {rid: {"state": state, "registry_id": reg, "reason": reason, "receipt": receipts.get(batch),
+                      "status_answer": answers.get(proof)}
+                for rid, state, reg, reason, batch, proof in rows}
+
+    def _in(self, sql: str, values: list, size: int = 500) -> list:
+        """``sql`` (with one ``IN ({})``) for ``values``, ``size`` at a time."""
+        rows = []
+        for i in range(0, len(values), size):
+            chunk = values[i:i + size]
+            rows += self._query(sql.format(",".join("?" * len(chunk))), chunk)
+        return rows
 
     def reset_unproven(self, record_ids) -> int:
         """Put items whose claimed outcome has no valid proof back in the queue (they are sent again; the registry

@@ -1,16 +1,13 @@
 """Sync: progress of batches going to the central registry, quarantined records, "Sync now", registration.
 
-The sync service runs its own background loop (``SyncService.start()``: it sends
-whenever the registry is reachable); this screen only polls its immutable
-progress snapshot with a timer and never blocks. Network calls (registration,
-"Sync now") run on a plain background thread; store calls go through the DB
-worker. After each pass, ``outbox.refresh`` moves record states on (synced,
-registered, quarantined).
+The sync service runs its own background loop (``SyncService.start()``: it sends whenever the registry is
+reachable); this screen only polls its immutable progress snapshot with a timer and never blocks. Network calls
+(registration, "Sync now") run on a plain background thread; store calls go through the DB worker. After each
+pass, ``outbox.refresh`` moves record states on (synced, registered, quarantined).
 """
 
 from __future__ import annotations
 
-import threading
 import time
 
 from fieldapp.outbound import outbox
@@ -20,38 +17,16 @@ from fieldapp.store import search
 from fieldapp.domain.khmer import to_ascii_digits
 from fieldapp.outbound.status import REGISTERED, delivery_status
 from ui.models import slim
+from ui.tasks import Task
 from ui.qt import (QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QListWidget, QPushButton,
                    QShortcut, Qt, QTimer, QtWidgets, QVBoxLayout)
 from ui.screens.base import Screen
 from ui.widgets.duplicates import short_id
 
 POLL_MS = 250
+LIVE_LINES = 100  # the newest lines of this session's sending kept in the list
 SYNC_KEYS, REGISTER_KEYS, BROWSE_KEYS, REQUEUE_KEYS = "F5", "Ctrl+Return", "Ctrl+O", "Ctrl+Shift+Q"
 _ACTIVE = ("probing", "authenticating", "sending", "polling")
-
-
-class Task:
-    """A call on a daemon thread (network: never on the UI thread); the screen's timer collects the outcome."""
-
-    def __init__(self, fn, *args, on_done=None, on_error=None):
-        self.on_done, self.on_error = on_done, on_error
-        self.result = self.error = None
-        self.done = False
-        self._thread = threading.Thread(target=self._run, args=(fn, args), name="fieldapp-ui-task", daemon=True)
-        self._thread.start()
-
-    def _run(self, fn, args) -> None:
-        try:
-            self.result = fn(*args)
-        except Exception as exc:  # handed to the UI thread, shown translated
-            self.error = exc
-        finally:
-            self.done = True
-
-    def deliver(self) -> None:
-        callback, value = (self.on_error, self.error) if self.error is not None else (self.on_done, self.result)
-        if callback is not None:
-            callback(value)
 
 
 def load_files(data_dir) -> dict:
@@ -240,10 +215,12 @@ class SyncScreen(Screen):
 
     def _show_live_batches(self) -> None:
         self.batches.clear()
-        for when, sent, set_aside in self._live:
-            self.batches.addItem(self.t("forms.sync.batch_line", time=self.ctx.format_time(when),
-                                        sent=self.ctx.format_number(sent),
-                                        quarantined=self.ctx.format_number(set_aside)))
+        for entry in self._live:
+            self.batches.addItem(self._live_line(*entry))
+
+    def _live_line(self, when, sent, set_aside) -> str:
+        return self.t("forms.sync.batch_line", time=self.ctx.format_time(when), sent=self.ctx.format_number(sent),
+                      quarantined=self.ctx.format_number(set_aside))
 
     def _show_files(self) -> None:
         if self.files.get("device_id"):
@@ -302,8 +279,15 @@ class SyncScreen(Screen):
         if snap.batches_done < batches or snap.records_sent < sent:
             batches = sent = quarantined = 0  # a new run started
         if snap.batches_done > batches or snap.quarantined > quarantined:
-            self._live.insert(0, (time.time(), snap.records_sent - sent, snap.quarantined - quarantined))
-            self._show_live_batches()
+            entry = (time.time(), snap.records_sent - sent, snap.quarantined - quarantined)
+            shown = bool(self._live)  # live lines already listed: add the new one on top (no rebuild mid-sync)
+            self._live.insert(0, entry)
+            del self._live[LIVE_LINES:]
+            if shown:
+                self.batches.insertItem(0, self._live_line(*entry))
+                self.batches.takeItem(LIVE_LINES) if self.batches.count() > LIVE_LINES else None
+            else:
+                self._show_live_batches()
         self._seen = (snap.batches_done, snap.records_sent, snap.quarantined)
 
     def after_pass(self) -> None:
