@@ -22,7 +22,10 @@ INTERNAL = {"WireError", "_NonceExpired", "PinMismatch", "TransportError", "_Sto
             "Busy", "KeyMismatch", "_Raced", "NotUnlocked", "FieldappError",
             "BadStatement",  # fieldapp.domain.signed: turned into WireError / a verify problem by its callers
             # the registry's: each becomes a reason code of an HTTP answer or of the CLI's one-line JSON error
-            "Refused", "_KeyChanged", "ResolveError", "SchemaTooNew", "NeedsKeys"}
+            "Refused", "_KeyChanged", "ResolveError", "SchemaTooNew", "NeedsKeys",
+            # slips and cards: a reason code each, worded by ``fieldapp.proof.verify`` / printed by the registry's CLI
+            "CredentialError", "ImageError", "FactsError",
+            "PdfShapeError"}  # ui.printing: the PDF post-processing falls back to the plain PDF
 
 
 def _classes():
