@@ -144,6 +144,62 @@ def cmd_resolve(args) -> int:
     return Exit.OK
 
 
+def cmd_scheme_facts(args) -> int:
+    from registry import scheme
+
+    data_dir = Path(args.data_dir).expanduser().resolve()
+    try:
+        doc = scheme.install(data_dir, Path(args.install)) if args.install else scheme.load(data_dir)
+    except scheme.FactsError as exc:
+        return _fail(exc.reason)
+    except OSError:
+        return _fail("unreadable_file")
+    _print(doc)
+    return Exit.OK
+
+
+def cmd_member_number(args) -> int:
+    from registry import intake
+
+    db = _context(args).db
+    if args.prefix is not None or args.digits is not None:
+        prefix = args.prefix if args.prefix is not None else intake.DEFAULT_PREFIX
+        digits = args.digits if args.digits is not None else intake.DEFAULT_DIGITS
+        if not intake.PREFIX_RE.match(prefix) or not 4 <= digits <= 12:
+            return _fail("bad_member_format")
+
+        def put(tx):
+            for key, value in (("member_prefix", prefix), ("member_digits", str(digits))):
+                tx.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                           "excluded.value", (key, value))
+        db.run(put)
+    prefix, digits = db.run(intake.member_format, write=False)
+    _print({"prefix": prefix, "digits": digits, "example": intake.registry_id_for(1, (prefix, digits))})
+    return Exit.OK
+
+
+def cmd_verify_card(args) -> int:
+    from fieldapp.outbound import verify_qr
+    from fieldapp.outbound.qr_image import ImageError, read_qr_texts
+
+    if bool(args.text) == bool(args.image):
+        return _fail("usage", detail="give QR_TEXT or --image FILE")
+    try:
+        text = read_qr_texts(args.image)[0] if args.image else args.text.strip()
+    except ImageError as exc:
+        return _fail(exc.reason)
+    ctx = _context(args)
+
+    def device_key(device_id: str):
+        row = ctx.db.run(lambda tx: tx.one("SELECT public_key FROM devices WHERE device_id = ?", (device_id,)),
+                         write=False)
+        return wire.b64d(row[0]) if row else None
+
+    found = verify_qr.check(text, ctx.keys.sign_public, device_key)
+    _print(found)
+    return Exit.OK if found["valid"] else Exit.FAIL
+
+
 def _fail(reason: str, **extra) -> int:
     print(json.dumps({"error": reason, **extra}), file=sys.stderr)
     return Exit.FAIL
@@ -230,6 +286,20 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument("--distinct", action="store_true", help="the held record is another member: register it")
     _common(p)
     p.set_defaults(func=cmd_resolve)
+    p = sub.add_parser("scheme-facts", help="print the scheme facts document served to laptops, or install a newer one")
+    _common(p)  # the document lives in the data folder; --database-url is taken (and unused) like every command's
+    p.add_argument("--install", metavar="FILE", help="a newer document (format fieldapp-scheme-facts) to serve")
+    p.set_defaults(func=cmd_scheme_facts)
+    p = sub.add_parser("member-number", help="print, or set, the form of member numbers assigned from now on")
+    _common(p)
+    p.add_argument("--prefix", help="letters, digits and '-', at most 16 (default KH-REG-)")
+    p.add_argument("--digits", type=int, help="zero-padded width of the number, 4 to 12 (default 6)")
+    p.set_defaults(func=cmd_member_number)
+    p = sub.add_parser("verify-card", help="check a membership card's (or a slip's) QR code offline; exit 0 valid")
+    p.add_argument("text", nargs="?", metavar="QR_TEXT", help="the QR code's text (NC1:... or NS1:...)")
+    p.add_argument("--image", metavar="FILE", help="an image holding the QR code, instead of its text")
+    _common(p)
+    p.set_defaults(func=cmd_verify_card)
     return parser
 
 

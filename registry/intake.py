@@ -18,6 +18,7 @@ other device's registry ID.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -56,8 +57,23 @@ class Prepared:
     content_mac: str | None = None
 
 
-def registry_id_for(n: int) -> str:
-    return f"KH-REG-{n:06d}"
+#: The member number's default form: ``KH-REG-`` and the person's sequence number in 6 digits (``KH-REG-000001``).
+#: An operator sets another with ``fieldapp-registry member-number --prefix P --digits N`` (kept in ``meta``; it
+#: applies to numbers assigned from then on, by every process). docs/protocol.md section 14.
+DEFAULT_PREFIX, DEFAULT_DIGITS = "KH-REG-", 6
+PREFIX_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{0,15}$")
+
+
+def member_format(tx: Tx) -> tuple[str, int]:
+    rows = dict(tx.execute("SELECT key, value FROM meta WHERE key IN ('member_prefix', 'member_digits')"))
+    prefix = rows.get("member_prefix", DEFAULT_PREFIX)
+    digits = int(rows.get("member_digits", DEFAULT_DIGITS))
+    return (prefix, digits) if PREFIX_RE.match(prefix) and 4 <= digits <= 12 else (DEFAULT_PREFIX, DEFAULT_DIGITS)
+
+
+def registry_id_for(n: int, fmt: tuple[str, int] = (DEFAULT_PREFIX, DEFAULT_DIGITS)) -> str:
+    """The member number of the ``n``-th person (a longer number than ``digits`` is written whole)."""
+    return f"{fmt[0]}{n:0{fmt[1]}d}"
 
 
 def _approval_problem(raw: dict, approval) -> str | None:
@@ -225,7 +241,7 @@ def _store(tx: Tx, ctx: dict, p: Prepared, seq: int, now: float, state: str) -> 
         tx.execute("UPDATE records SET registry_id = ?, duplicate_of = ? WHERE device_id = ? AND record_id = ?",
                    (registry_id, registry_id, dev, rid))
         return {"record_id": rid, "status": "duplicate", "registry_id": registry_id}
-    registry_id = registry_id_for(int(person[0]))
+    registry_id = registry_id_for(int(person[0]), member_format(tx))
     tx.execute("UPDATE people SET registry_id = ? WHERE id = ?", (registry_id, person[0]))
     tx.execute("UPDATE records SET registry_id = ? WHERE device_id = ? AND record_id = ?", (registry_id, dev, rid))
     return {"record_id": rid, "status": "accepted", "registry_id": registry_id}

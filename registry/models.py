@@ -42,6 +42,13 @@ class KeysOut(BaseModel):
 class ReferenceOut(BaseModel):
     address_lists: str = Field(description="Version of the address gazetteer (fieldapp.domain.geo.DATA_VERSION)")
     occupations: str = Field(description="Version of the occupation code list")
+    scheme_facts: int = Field(description="Version of the scheme facts document (GET /v1/reference/scheme)")
+
+
+class SchemeFactsOut(BaseModel):
+    doc: dict = Field(description="The scheme facts document (format fieldapp-scheme-facts, docs/credentials.md)")
+    signature: str = Field(description="Ed25519 by the registry signing key over canonical JSON of "
+                                       "{purpose: fieldapp-scheme-facts-v1, doc}, base64")
 
 
 class EnrollIn(Strict):
@@ -136,6 +143,13 @@ class ReceiptOut(BaseModel):
 
 class StatusIn(Strict):
     record_ids: list[Annotated[str, Field(max_length=128)]] = Field(max_length=1000)
+    cards: bool = Field(False, description="Protocol 3: the registry's card signature in each registered entry")
+
+
+class CardSig(BaseModel):
+    issued_at: str
+    sig: str = Field(description="Ed25519 by the registry signing key over the card's COSE Sig_structure, base64 "
+                                 "(docs/credentials.md)")
 
 
 class StatusRecord(BaseModel):
@@ -145,6 +159,7 @@ class StatusRecord(BaseModel):
     duplicate: Optional[bool] = None
     reason: Optional[str] = None
     problems: Optional[list[dict]] = None
+    card: Optional[CardSig] = None
 
 
 class StatusOut(BaseModel):

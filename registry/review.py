@@ -19,7 +19,7 @@ import time
 
 from fieldapp.base.encoding import wire_time
 from registry import logs
-from registry.intake import registry_id_for
+from registry.intake import member_format, registry_id_for
 from registry.storage import Database, Tx
 
 WHY = "national_id_first_registered_by_another_device"
@@ -58,7 +58,7 @@ def resolve(db: Database, device_id: str, record_id: str, *, same_as: str | None
         else:
             person = tx.one("INSERT INTO people (nid_hmac, device_id, record_id, created_at) VALUES (NULL, ?, ?, ?) "
                             "RETURNING id", (device_id, record_id, now))
-            registry_id, duplicate_of, outcome = registry_id_for(int(person[0])), None, "distinct"
+            registry_id, duplicate_of, outcome = registry_id_for(int(person[0]), member_format(tx)), None, "distinct"
             tx.execute("UPDATE people SET registry_id = ? WHERE id = ?", (registry_id, person[0]))
         tx.execute("UPDATE records SET state = 'registered', registry_id = ?, duplicate_of = ?, seq = ?, updated_at = ? "
                    "WHERE device_id = ? AND record_id = ? AND state = 'held'",

@@ -12,14 +12,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fieldapp.domain.geo import DATA_VERSION as geo_version
 from fieldapp.domain.occupations import OCCUPATIONS_VERSION as occ_version
 from fieldapp.outbound import proofs, wire
-from registry import approval, devices, intake, logs, records
+from registry import approval, cards, devices, intake, logs, records, scheme
 from registry.errors import ApiError
 from registry.models import (ApprovalKeyIn, ApprovalKeyOut, ChallengeIn, ChallengeOut, EnrollIn, EnrollOut, ErrorOut,
-                             HealthOut, KeysOut, ReceiptOut, ReferenceOut, StatusIn, StatusOut, TokenIn, TokenOut)
+                             HealthOut, KeysOut, ReceiptOut, ReferenceOut, SchemeFactsOut, StatusIn, StatusOut, TokenIn,
+                             TokenOut)
 
 router = APIRouter(prefix="/v1")
 bearer = HTTPBearer(auto_error=False, description="Token from POST /v1/auth/token")
-PROTOCOL = [wire.ITEM_V1, wire.ITEM_V2]  # wire versions taken: 1 (release 0.1.0 laptops) and 2
+# Protocol versions spoken: 1 (release 0.1.0 laptops), 2 (approval signatures), 3 (cards in status answers, the
+# signed scheme facts); items and batches are still versions 1 and 2 (docs/protocol.md section 14)
+PROTOCOL = [wire.ITEM_V1, wire.ITEM_V2, 3]
 WHY = {400: "Malformed request (error: malformed, bad_public_key, bad_batch_signature, bad_approval_proof, ...)",
        401: "Not authenticated (error: bad_token, token_expired, unknown_device, bad_nonce, bad_signature)",
        403: "Forbidden (error: device_revoked, device_mismatch, bad_code, code_used, code_expired)",
@@ -76,9 +79,19 @@ def public_keys(request: Request):
 
 
 @router.get("/reference", response_model=ReferenceOut)
-def reference():
-    """Versions of the address lists and the occupation list the registry validates against."""
-    return {"address_lists": str(geo_version), "occupations": str(occ_version)}
+def reference(request: Request):
+    """Versions of the address lists and the occupation list the registry validates against, and of the scheme
+    facts document it serves (protocol 3)."""
+    return {"address_lists": str(geo_version), "occupations": str(occ_version),
+            "scheme_facts": scheme.load(ctx(request).settings.data_dir)["version"]}
+
+
+@router.get("/reference/scheme", response_model=SchemeFactsOut)
+def scheme_facts(request: Request):
+    """The scheme facts document printed on slips and cards, signed by the registry signing key (protocol 3)."""
+    c = ctx(request)
+    return Response(wire.canonical_json(scheme.signed(c.settings.data_dir, c.keys.sign_private)),
+                    media_type="application/json")
 
 
 @router.post("/devices/enroll", response_model=EnrollOut, response_model_exclude_none=True,
@@ -159,9 +172,13 @@ async def post_batch(
     return Response(wire.canonical_json(envelope), media_type="application/json")  # byte-identical on replay
 
 
-def signed_status(request: Request, device_id: str, answer: dict) -> Response:
-    """A status answer signed by the registry for this device, sent exactly as signed."""
-    signed = proofs.sign_status(answer, ctx(request).keys.sign_private, device_id=device_id, issued_at=wire.now_iso())
+def signed_status(request: Request, device_id: str, answer: dict, with_cards: bool = False) -> Response:
+    """A status answer signed by the registry for this device, sent exactly as signed; with the registry's card
+    signature in each registered entry when the device asked for cards (protocol 3, ``registry.cards``)."""
+    issued_at = wire.now_iso()
+    if with_cards:
+        cards.add_cards(ctx(request).db, ctx(request).keys, device_id, answer["records"], issued_at)
+    signed = proofs.sign_status(answer, ctx(request).keys.sign_private, device_id=device_id, issued_at=issued_at)
     return Response(wire.canonical_json(signed), media_type="application/json")
 
 
@@ -169,15 +186,17 @@ def signed_status(request: Request, device_id: str, answer: dict) -> Response:
 def status_by_ids(body: StatusIn, request: Request, device: tuple[str, bytes] = Depends(current_device)):
     """Current state of some of this device's records (unknown IDs are left out); signed by the registry."""
     found = records.status_by_ids(ctx(request).db, device[0], body.record_ids)
-    return signed_status(request, device[0], {"records": found, "cursor": "", "more": False})
+    return signed_status(request, device[0], {"records": found, "cursor": "", "more": False}, body.cards)
 
 
 @router.get("/status", response_model=StatusOut, responses=AUTH_ERRORS)
 def status_since(request: Request, since: str = Query("0", max_length=20, pattern=r"^[0-9]{1,18}$",
                                                       description="Cursor from the previous answer; 0 for all"),
+                 cards: bool = Query(False, description="Protocol 3: the registry's card signature in each "
+                                                        "registered entry"),
                  device: tuple[str, bytes] = Depends(current_device)):
     """Changes to this device's records after the cursor, oldest first; signed by the registry."""
     c = ctx(request)
     found, cursor, more = records.status_since(c.db, device[0], int(since), c.settings.status_page)
-    return signed_status(request, device[0], {"records": found, "cursor": str(cursor), "more": more})
+    return signed_status(request, device[0], {"records": found, "cursor": str(cursor), "more": more}, cards)
 

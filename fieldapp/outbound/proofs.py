@@ -71,6 +71,30 @@ def verify_status(answer, *, registry_sign_public: bytes, device_id: str) -> dic
     return answer
 
 
+# ---------------------------------------------------------------- scheme facts (protocol 3)
+FACTS_FORMAT = "fieldapp-scheme-facts"
+
+
+def _facts_message(doc: dict) -> bytes:
+    return canonical_json({"purpose": "fieldapp-scheme-facts-v1", "doc": doc})
+
+
+def sign_scheme_facts(doc: dict, sign_private: bytes) -> dict:
+    """Registry side: ``{"doc", "signature"}``, the signature by the registry signing key over the document."""
+    return {"doc": doc, "signature": sign(sign_private, _facts_message(doc))}
+
+
+def verify_scheme_facts(signed, *, registry_sign_public: bytes) -> dict:
+    """The document of a signed scheme facts answer, when the registry signed it and it has the expected shape
+    (``format``, a positive integer ``version``, ``text`` per language); else ``WireError("bad_scheme_facts")``."""
+    doc = signed.get("doc") if isinstance(signed, dict) else None
+    if (not isinstance(doc, dict) or doc.get("format") != FACTS_FORMAT or type(doc.get("version")) is not int
+            or doc["version"] < 1 or not isinstance(doc.get("text"), dict)):
+        raise WireError("bad_scheme_facts", "shape")
+    verify(registry_sign_public, _facts_message(doc), signed.get("signature"), "bad_scheme_facts")
+    return doc
+
+
 def status_names(answer: dict, record_id: str, state: str) -> dict | None:
     """The record entry of a verified status answer that says ``record_id`` is in ``state``, or None."""
     return next((r for r in answer.get("records", ()) if r.get("record_id") == record_id and r.get("state") == state),
