@@ -56,7 +56,7 @@ class RegistryCalls:
             for _page in range(10000):
                 if self.abort_event.is_set():
                     return
-                r = self._authed("GET", f"/v1/status?since={cursor}")
+                r = self._authed("GET", f"/v1/status?since={cursor}&cards=1")  # a protocol 2 registry ignores cards
                 if r.status in (404, 405):
                     return self._poll_status_ids()
                 if not self._apply_status(r):
@@ -92,6 +92,53 @@ class RegistryCalls:
             r = self._authed("POST", "/v1/status", json_body={"record_ids": ids})
             if not self._apply_status(r):
                 return
+
+    def _ask_again_for_members(self) -> None:
+        """Once per spool: ``POST /v1/status`` (with cards) for records registered before this device kept the
+        registry's signed status answers (a release-0.1.0 or protocol 2 spool), so their member numbers and card
+        signatures reach the store with proof. Marked done when every page was answered."""
+        if self.spool.get_meta("members_asked_again", False):
+            return
+        after = ""
+        try:
+            while not self.abort_event.is_set():
+                ids = self.spool.registered_unproven_ids(1000, after)
+                if not ids:
+                    self.spool.set_meta("members_asked_again", True)
+                    return
+                after = ids[-1]
+                r = self._authed("POST", "/v1/status", json_body={"record_ids": ids, "cards": True})
+                if r.status in (400, 422):  # a protocol 2 registry refuses the field: the member numbers only
+                    r = self._authed("POST", "/v1/status", json_body={"record_ids": ids})
+                if not self._apply_status(r):
+                    return
+        except (TransportError, SyncError) as exc:  # best effort; the next run asks again
+            log.info("member numbers not asked again: %s", getattr(exc, "code", None) or getattr(exc, "kind", "?"))
+
+    # ------------------------------------------------------------------ scheme facts
+    FACTS_EVERY = 6 * 3600  # seconds between two checks for a newer scheme facts document
+
+    def _fetch_scheme_facts(self, now: float) -> None:
+        """Fetch the registry's signed scheme facts document when it has a newer version than the spool keeps (at most
+        every ``FACTS_EVERY`` seconds). The spool keeps it as received: the store checks its signature again before
+        it is used (``fieldapp.proof.facts``). Best effort: a registry without it (protocol 2) is left alone."""
+        last = self.spool.get_meta("scheme_facts_checked", 0)
+        if isinstance(last, (int, float)) and 0 <= now - last < self.FACTS_EVERY:
+            return
+        try:
+            r = self.client.request("GET", "/v1/reference")
+            version = (r.data or {}).get("scheme_facts") if r.status == 200 and r.is_json else None
+            kept = self.spool.get_meta("scheme_facts")
+            have = kept.get("doc", {}).get("version", 0) if isinstance(kept, dict) else 0
+            if isinstance(version, int) and version > have:
+                r = self.client.request("GET", "/v1/reference/scheme")
+                if r.status == 200 and r.is_json:
+                    proofs.verify_scheme_facts(r.data, registry_sign_public=self.dev.sign_public_raw)
+                    self.spool.set_meta("scheme_facts", r.data)
+                    log.info("scheme facts version %s received", r.data["doc"]["version"])
+            self.spool.set_meta("scheme_facts_checked", now)
+        except (TransportError, SyncError, wire.WireError) as exc:
+            log.info("scheme facts not fetched: %s", getattr(exc, "reason", None) or getattr(exc, "kind", "?"))
 
     def _apply_status(self, r: Reply) -> bool:
         """Apply a status answer the registry signed for this device (kept as proof); False for anything else."""

@@ -179,6 +179,8 @@ class Engine(RegistryCalls):
                 return self._finish(spool, "aborted", "aborted")
             if cfg.poll_status:
                 self._poll_status()
+                self._ask_again_for_members()
+                self._fetch_scheme_facts(time.time())
             return self._finish(spool, "complete")
         finally:
             self.client.close()

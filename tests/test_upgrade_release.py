@@ -160,7 +160,16 @@ def _upgrade_and_sync(laptop, registry, reg_dir, proxy, expected, groups, device
         assert {states[r] for r in groups[group]} == {state}, group
     assert {states[r] for r in sent} == {"registered"}
     assert laptop("verify", user="sup").returncode == 0
-    assert laptop("list", "--json", user="ow").returncode == 0
+    listed = laptop("list", "--json", user="ow")
+    assert listed.returncode == 0
+    # every registered record holds its member number, those registered before the upgrade included
+    members = {r["id"]: r["member_no"] for r in json.loads(listed.stdout)}
+    missing = {g: sum(1 for r in groups[g] if not members[r]) for g in SEND}
+    assert all(members[r] and members[r].startswith("KH-REG-") for r in sent), missing
+    assert len({members[r] for r in sent}) == len(sent)
+    old_card = laptop.data_dir.parent / "registered-before-the-upgrade.pdf"  # the registry signed its card too
+    out = laptop("card", groups["registered"][0], "--out", old_card, user="ow")
+    assert out.returncode == 0 and old_card.read_bytes().startswith(b"%PDF"), out.stdout + out.stderr
 
     # 6. exactly once at the registry: one record row and one person per record, none a duplicate, nothing else
     registry.stop()

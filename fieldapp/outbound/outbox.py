@@ -29,6 +29,7 @@ from fieldapp.base.paths import DataDir
 from fieldapp.store import trusted
 from fieldapp.store.audit import now_iso
 from fieldapp.store.database import Session
+from fieldapp.store.search import member_terms
 
 log = logging.getLogger(__name__)
 SYNC_STATES = states.SEALED
@@ -199,6 +200,8 @@ def _proven(ev: dict, rid: str, dev, cache: dict) -> tuple[bool, str | None, str
     answer = ev["status_answer"]
     if claimed == State.REGISTERED:
         res = _status_says(cache, answer, rid, dev, "registered") if answer else None
+        if res:
+            cache.setdefault("cards", {})[rid] = res.get("card")
         return (True, res.get("registry_id"), None) if res else (False, None, None)
     if claimed == State.REGISTRY_REJECTED:
         res = _status_says(cache, answer, rid, dev, "rejected") if answer else None
@@ -210,35 +213,61 @@ def pull_states(session: Session) -> int:
     """Move records on to the states the sync engine reached, where the registry's signed answers prove them.
     Returns how many changed."""
     rows = session.conn.execute(
-        f"SELECT id, state FROM records WHERE state IN ({','.join('?' * len(PULLABLE))})", PULLABLE).fetchall()
+        f"SELECT id, state FROM records WHERE state IN ({','.join('?' * len(PULLABLE))}) OR (state = ? AND "
+        f"member_no IS NULL)", (*PULLABLE, State.REGISTERED.value)).fetchall()
     dev = _device(session)
     if not rows or dev is None or not DataDir(session.store.data_dir).spool.exists():
         return 0
     with Spool(session.store.data_dir) as spool:
         evidence = spool.evidence([rid for rid, _ in rows])
-        changes, unproven, cache = [], [], {}
+        changes, unproven, members, cache = [], [], [], {}
         for rid, state in rows:
             ev = evidence.get(rid)
+            if ev and state == ev["state"] == State.REGISTERED:  # registered before member numbers were kept
+                proven, registry_id, _reason = _proven(ev, rid, dev, cache)
+                if proven and registry_id:
+                    members.append((rid, registry_id, cache["cards"].get(rid)))
+                continue
             if not ev or not states.may_pull(state, ev["state"]):
                 continue
             proven, registry_id, reason = _proven(ev, rid, dev, cache)
             if proven:
                 changes.append((rid, state, states.require("pull", state, ev["state"]), reason, registry_id))
+                if ev["state"] == State.REGISTERED and registry_id:
+                    members.append((rid, registry_id, cache["cards"].get(rid)))
             else:
                 unproven.append(rid)
         if unproven:
             spool.reset_unproven(unproven)
             log.warning("%d spool item(s) claimed an outcome without the registry's signed proof: queued again",
                         len(unproven))
-    if changes or unproven:
+    if changes or unproven or members:
         with session.write() as tx:
             for rid, old, new, reason, registry_id in changes:
                 tx.execute("UPDATE records SET state = ?, reason = ?, updated_at = ? WHERE id = ?",
                            (new, reason, now_iso(), rid))
-                session.audit.append("sync", f"record.{new}", rid, old, new, reason)
+                # a registration's audit event names the member number (not personal data: the person's ID at the
+                # registry, printed on their card) so the record's history shows it
+                session.audit.append("sync", f"record.{new}", rid, old, new,
+                                     registry_id if new == State.REGISTERED and registry_id else reason)
+            for rid, member_no, card in members:
+                _keep_member(tx, rid, member_no, card)
             if unproven:
                 session.audit.append("sync", "sync.unproven", reason=str(len(unproven)))
     return len(changes)
+
+
+def _keep_member(tx, rid: str, member_no, card) -> None:
+    """Store the member number the registry's signed answer gave (and its card signature, when well formed: it is
+    checked against the record when a card is made) and make the number searchable."""
+    if not isinstance(member_no, str) or not wire.ID_RE.match(member_no):
+        return
+    ok = (isinstance(card, dict) and isinstance(card.get("issued_at"), str) and isinstance(card.get("sig"), str)
+          and len(card) == 2 and len(card["issued_at"]) <= 40 and len(card["sig"]) <= 200)
+    terms = " ".join(member_terms(member_no))
+    tx.execute("UPDATE records SET member_no = ?, card = COALESCE(?, card), search_terms = "
+               "trim(COALESCE(search_terms, '') || ' ' || ?) WHERE id = ? AND member_no IS NULL",
+               (member_no, json.dumps(card, sort_keys=True) if ok else None, terms, rid))
 
 
 def republish_missing(session: Session) -> int:

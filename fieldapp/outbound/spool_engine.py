@@ -152,6 +152,13 @@ class EngineSide:
             "SELECT record_id FROM items WHERE state='synced' AND record_id > ?"
             " ORDER BY record_id LIMIT ?", (after, int(limit)))]
 
+    def registered_unproven_ids(self, limit: int = 500, after: str = "") -> list[str]:
+        """Record IDs registered without a kept status answer (spools from before protocol 3 kept none): the
+        registry is asked once more for them, so the store gets their member number and card signature."""
+        return [r[0] for r in self._query(
+            "SELECT record_id FROM items WHERE state='registered' AND status_proof IS NULL AND record_id > ?"
+            " ORDER BY record_id LIMIT ?", (after, int(limit)))]
+
     def apply_status(self, records: list[dict], answer: str | None = None) -> int:
         """Apply ``/v1/status`` answers: ``registered`` / ``rejected`` move synced items on. ``answer`` is the signed
         answer they came in (kept as the items' proof, for the store to check at the next unlock)."""
@@ -167,7 +174,8 @@ class EngineSide:
                                       (answer, now)).lastrowid
                 if st == "registered":
                     cur = c.execute("UPDATE items SET state=?, registry_id=COALESCE(?, registry_id), status_proof=?,"
-                                    " updated_at=? WHERE record_id=? AND state=?",
+                                    " updated_at=? WHERE record_id=? AND (state=? OR (state='registered' AND"
+                                    " status_proof IS NULL))",
                                     (STATUS_ANSWER[st], rec.get("registry_id"), proof, now, rec.get("record_id"),
                                      State.SYNCED.value))
                 else:

@@ -24,6 +24,7 @@ _STATE_RANK = "CASE r.state " + " ".join(f"WHEN '{s}' THEN {i}" for i, s in enum
 #: (a draft), the same read from its data, or None). Sorting touches indexes only, except for the few drafts.
 ORDER_KEYS = {
     "state": (_STATE_RANK, None),
+    "member_no": ("r.member_no", None),
     "name": ("r.name_key", f"lower({_data('family_name')} || '|' || {_data('given_name')})"),
     "name_latin": ("r.latin_key", f"lower({_data('family_name_latin')} || {_data('given_name_latin')})"),
     "national_id": ("r.national_id", _data("national_id")),

@@ -11,7 +11,10 @@ Released schema versions and their sample databases (``tests/samples``):
 3 (0.1.0) search terms and their trigram full-text index; 4 each user's role signed by the supervisor approval
 key (``users.role_sig``; the signatures are written at the first supervisor login, ``fieldapp.store.approval``);
 5 the Khmer phonetic key of a person's name (``records.phonetic_key``, for the duplicate check) and phonetic
-search terms.
+search terms; 6 the member number the registry assigned (``records.member_no``, searchable) and the registry's card
+signature (``records.card``: ``{"issued_at", "sig"}``), both filled from the registry's signed answers
+(``outbox.pull_states``; for records registered before the upgrade the sync engine asks the registry once more,
+so they get theirs after the next sync).
 A migration is SQL, or
 (SQL, a Python step run in the same transaction).
 Never edit a released migration: add a new one.
@@ -156,12 +159,20 @@ def _backfill_phonetic(conn) -> None:
             conn.execute("UPDATE records SET phonetic_key = ? WHERE rowid = ?", (key, rowid))
 
 
+V6 = """
+ALTER TABLE records ADD COLUMN member_no TEXT;
+ALTER TABLE records ADD COLUMN card TEXT;
+CREATE INDEX records_member_no ON records (member_no) WHERE member_no IS NOT NULL;
+"""
+
+
 MIGRATIONS: list[tuple[int, str, object]] = [
     (1, "core tables", V1),
     (2, "sync outbox", V2),
     (3, "record search", (V3, _backfill_search_terms)),
     (4, "signed roles", (V4, _mark_legacy_store)),
     (5, "phonetic name keys", (V5, _backfill_phonetic)),
+    (6, "member numbers and cards", V6),
 ]
 LATEST = MIGRATIONS[-1][0]
 

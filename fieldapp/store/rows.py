@@ -9,7 +9,7 @@ import json
 from fieldapp.store.database import Session
 
 COLUMNS = ("id", "state", "created_by", "created_at", "updated_at", "submitted_at", "data", "duplicates", "reason",
-           "version")
+           "version", "member_no")
 
 
 def decode(row: dict, session: Session | None = None) -> dict:

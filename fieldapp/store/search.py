@@ -48,6 +48,13 @@ def search_terms(data) -> str:
     return " ".join(t for t in terms if t)
 
 
+def member_terms(member_no: str) -> list[str]:
+    """The search keys of a member number the registry assigned (``KH-REG-000123``): its match key and its digits,
+    so either the whole number or its digits find the record."""
+    digits = _NOT_DIGIT.sub("", member_no)
+    return [t for t in (match_key(member_no), digits) if t]
+
+
 def _query_keys(text: str) -> list[str]:
     """What to look for: the digits of an ID or phone number; else the match key, then, for Khmer, the phonetic
     key of the whole query and of its words one by one (a name typed with a space between family and given name

@@ -30,6 +30,8 @@ NAMES = {
     # the approval key (``store.approval``)
     "approval.public_key": "supervisor approval Ed25519 public key, base64 raw",
     "audit.head": "JSON of the latest audit chain head signed by the approval key",
+    # the scheme facts printed on slips and cards (``fieldapp.proof.facts.adopt``)
+    "scheme.facts": "the newest scheme facts document signed by the registry (JSON), once its signature verified",
     # the upgrade from release 0.1.0 (written by migration 4, removed by the first unlock: ``services.after_unlock``)
     "store.legacy_adoption": "'pending' on a store of release 0.1.0 until its first unlock has adopted device.json "
                              "and the applied provisioning document as they were",
