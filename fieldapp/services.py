@@ -18,6 +18,7 @@ from pathlib import Path
 from fieldapp.base.errors import PermissionDenied
 from fieldapp.deploy import provisioned
 from fieldapp.outbound import outbox
+from fieldapp.proof import facts
 from fieldapp.store import records
 from fieldapp.store.database import Session, Store
 from fieldapp.store.users import check_name, check_password
@@ -29,7 +30,7 @@ def after_unlock(session: Session) -> None:
     """Housekeeping after every unlock. A damaged spool or provisioning file must not lock anyone out of the store
     (``fieldapp sync`` and ``fieldapp verify`` report those files on their own): each step's failure is logged by
     its type only, never with data. A permission error is not housekeeping: it is raised."""
-    for step in (provisioned.on_unlock, outbox.refresh):
+    for step in (provisioned.on_unlock, outbox.refresh, facts.adopt):
         try:
             step(session)
         except PermissionDenied:
@@ -97,8 +98,10 @@ def review(session: Session, record_ids: list[str], action: str, reason: str | N
 
 
 def apply_sync_results(session: Session) -> None:
-    """Pull the states the sync engine reached back into the records (also done at every unlock)."""
+    """Pull the states the sync engine reached back into the records, and a newer scheme facts document it fetched
+    (also done at every unlock)."""
     outbox.refresh(session)
+    facts.adopt(session)
 
 
 def verify(session: Session) -> list[tuple[str, dict]]:

@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fieldapp.cli import backup as cli_backup
 
     cli_backup.add_commands(sub, common)
+    from fieldapp.cli import proof as cli_proof
+
+    cli_proof.add_commands(sub, common)
     return parser
 
 
