@@ -41,6 +41,9 @@ def _plug_in_gui() -> None:
 
     selftest.register_check("qt", qt_check)
     selftest.register_version("qt", qt_versions)
+    from fieldapp.base import plugins
+
+    plugins.register("fieldapp.gui", "render", _lazy("ui.printing.cli", "render"))  # fieldapp slip / card
 
 
 def _lazy(module: str, attr: str):

@@ -15,11 +15,12 @@ from datetime import date
 
 from fieldapp.domain import reasons
 from fieldapp.domain.states import label_id
+from fieldapp.proof.status import plain_status
 from fieldapp.store import listing, search
 from ui.qt import QColor, QFont, QObject, Qt, QtCore, Signal
 
 PAGE_SIZE = 200
-COLUMNS = ("state", "name", "name_latin", "national_id", "phone", "created", "reason")
+COLUMNS = ("state", "name", "name_latin", "national_id", "phone", "created", "member_no", "reason")
 ID_ROLE = Qt.UserRole + 1
 STATE_ROLE = Qt.UserRole + 2
 _RETURNED = QColor("#fff4ce")
@@ -36,7 +37,7 @@ def slim(record: dict) -> dict:
             "created_at": record.get("created_at") or "", "name": _name(data, "family_name", "given_name"),
             "name_latin": _name(data, "family_name_latin", "given_name_latin"),
             "national_id": str(data.get("national_id") or ""), "phone": str(data.get("phone") or ""),
-            "duplicates": len(record.get("duplicates") or [])}
+            "duplicates": len(record.get("duplicates") or []), "member_no": record.get("member_no") or ""}
 
 
 def fetch_page(session, query: dict, offset: int, limit: int, generation: int = 0) -> tuple[int, list[dict]]:
@@ -197,8 +198,11 @@ class RecordsModel(QtCore.QAbstractTableModel):
         return None
 
     def _display(self, row: dict, column: str) -> str:
-        if column == "state":
-            return self.ctx.tr(label_id(row["state"]))
+        if column == "state":  # in plain words once it has left ("Sent, waiting for the registry"); the number has
+            # its own column
+            if row["state"] == "registered":
+                return self.ctx.tr(label_id(row["state"]))
+            return plain_status(row["state"], row.get("reason") or None, None, self.ctx.lang)
         if column == "created":  # day/month/year, as dates are written here: narrow enough for any list
             try:
                 day = date.fromisoformat(row["created_at"][:10]) if row["created_at"] else None

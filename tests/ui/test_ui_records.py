@@ -144,6 +144,7 @@ def test_home_and_records_show_one_label_per_state(make_harness, store_with_reco
     it (review history, duplicates, sync batches): all of them look it up with ``states.label_id``."""
     from fieldapp.base import i18n
     from fieldapp.domain import states
+    from fieldapp.proof.status import plain_status
     from ui.models import COLUMNS
     from ui.widgets.duplicates import state_text
 
@@ -159,7 +160,10 @@ def test_home_and_records_show_one_label_per_state(make_harness, store_with_reco
         assert len(set(expected.values())) == len(states.STATES)  # no two states read alike
         assert {s: home.state_names[s].text() for s in states.STATES} == expected
         assert {screen.state.itemData(i): screen.state.itemText(i) for i in range(1, screen.state.count())} == expected
-        assert {s: model._display({"state": s}, "state") for s in states.STATES} == expected
+        # the list says where a record is in plain words once it has left ("Sent, waiting for the registry")
+        plain = {s: plain_status(s, None, None, lang) for s in states.STATES}
+        assert {s: model._display({"state": s}, "state") for s in states.STATES} == plain
+        assert plain["synced"] != expected["synced"] and len(set(plain.values())) == len(states.STATES)
         assert {s: state_text(h.ctx, s) for s in states.STATES} == expected
         shown = {model.index(r, column).data(Qt.DisplayRole) for r in range(model.rowCount())}
         assert shown == {expected["submitted"], expected["approved"]}

@@ -29,6 +29,7 @@ from ui.widgets.address import AddressPicker, UnitPicker
 from ui.widgets.date_edit import DateLineEdit
 from ui.widgets.dependents import HouseholdEditor
 from ui.widgets.duplicates import DuplicatesDialog
+from ui.widgets.print_flow import PrintFlow
 from ui.widgets.latin import LatinSuggestion
 from ui.widgets.notice import Notice
 from ui.widgets.problems import ProblemLabel, ProblemSummary, show_inline
@@ -65,11 +66,14 @@ class EnrollScreen(SubmitFlow, DraftFlow, FormValues, Screen):
         self._show_all = self._dirty = self._saving = self._loading = self._summary_on = False
         self._resume_checked, self._resume = False, None
         self._after_save: list = []
+        self.last_submitted: str | None = None  # Ctrl+P prints its acknowledgement slip
+        self.printing = PrintFlow(ctx, self)
+        self.printing.message.connect(lambda text: self.status.setText(text))
         self._build()
         self._validate_timer = QTimer(self, singleShot=True, interval=VALIDATE_MS, timeout=self.check)
         self._autosave_timer = QTimer(self, singleShot=True, interval=AUTOSAVE_MS, timeout=self.save_draft)
         for keys, slot in ((SAVE_KEYS, self.save_now), (SUBMIT_KEYS, self.submit), ("Ctrl+Enter", self.submit),
-                           (NEW_KEYS, self.new_record)):
+                           (NEW_KEYS, self.new_record), ("Ctrl+P", self.print_last_slip)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)

@@ -55,9 +55,15 @@ class SubmitFlow:
         record_id = self.record_id
         self.clear_form()
         self.go_to_top()
-        self.say(self.status, lambda: self.t("forms.enroll.submitted"))
+        self.last_submitted = record_id
+        self.say(self.status, lambda: self.t("forms.enroll.submitted_slip"))
         self.submitted.emit(record_id)
         self.ctx.notify_records_changed()
+
+    def print_last_slip(self) -> None:
+        """Ctrl+P after a submit: the acknowledgement slip of the record just submitted."""
+        if self.last_submitted:
+            self.printing.start("slip", self.last_submitted)
 
     def _submit_failed(self, exc) -> None:
         problems = getattr(exc, "problems", None)

@@ -116,6 +116,7 @@ class RecordsScreen(Screen):
         self.record_page = RecordPage(ctx, self)
         self.record_page.back.connect(self.show_list)
         self.record_page.edit.connect(self.edit_record)
+        self.record_page.message.connect(self._print_message)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.list_page)
         self.pages.addWidget(self.record_page)
@@ -193,6 +194,12 @@ class RecordsScreen(Screen):
             text = self.t("forms.records.shown_one") if count == 1 else self.t("forms.records.shown_all",
                                                                                  count=number(count))
         self.status.setText(text)
+
+    def _print_message(self, text: str) -> None:
+        """A printing message in the window's status bar (the list's own status line is hidden under the record)."""
+        window = self.window()
+        if hasattr(window, "show_message"):
+            window.show_message(lambda: text, 30_000)
 
     def _load_failed(self, exc) -> None:
         self._error = exc

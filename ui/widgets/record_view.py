@@ -14,7 +14,7 @@ from __future__ import annotations
 from fieldapp.domain import household, reasons
 from fieldapp.domain.occupations import choice_label
 from fieldapp.domain.problem import field_label
-from fieldapp.domain.states import label_id
+from fieldapp.proof.status import plain_status
 from ui.qt import QFormLayout, QGroupBox, QLabel, QScrollArea, Qt, QtWidgets, QVBoxLayout, QWidget
 from ui.widgets.duplicates import DuplicatesView, short_id
 from ui.widgets.household_view import HistoryGrid, PeopleGrid, WrapLabel, fit_to_words, when_text
@@ -22,7 +22,7 @@ from ui.widgets.household_view import HistoryGrid, PeopleGrid, WrapLabel, fit_to
 QHeaderView = QtWidgets.QHeaderView
 
 #: The rows of the details box, in order: (key, label id or field name, shown even when empty).
-DETAILS = (("address", "forms.preview.address", True), ("phone", "phone", False),
+DETAILS = (("member_no", "proof.field.member_no", False), ("address", "forms.preview.address", True), ("phone", "phone", False),
            ("national_id", "national_id", False), ("occupation", "occupation", True),
            ("employment_status", "employment_status", True), ("idpoor_household_id", "idpoor_household_id", False),
            ("disability_id", "disability_id", False), ("consent", "consent", True),
@@ -74,7 +74,7 @@ def detail_values(ctx, preview: dict) -> dict[str, str]:
               "consent": consent_text,
               "enrolled_by": ctx.tr("forms.preview.enrolled_value", name=preview.get("names", {}).get(worker, worker),
                                     when=when_text(ctx, record.get("created_at") or "")),
-              "submitted": when_text(ctx, record.get("submitted_at") or "")}
+              "submitted": when_text(ctx, record.get("submitted_at") or ""), "member_no": record.get("member_no") or ""}
     for key in ("phone", "national_id"):
         values[key] = ctx.format_number(data[key]) if isinstance(data.get(key), str) and data[key] else ""
     for key in _TEXT_FIELDS:
@@ -149,7 +149,8 @@ class RecordView(QScrollArea):
         self.setToolTip(tr("forms.preview.keys_tip"))
         _set(self.placeholder, tr("forms.preview.empty"))
         for key, label, _always in DETAILS:
-            _set(self.detail_labels[key], tr(label) if label.startswith("forms.") else field_label(label, self.ctx.lang))
+            _set(self.detail_labels[key], tr(label) if label.startswith(("forms.", "proof.")) else
+                 field_label(label, self.ctx.lang))
         self.duplicates.retranslate()
         self.set_preview(self.preview)
 
@@ -170,8 +171,9 @@ class RecordView(QScrollArea):
         member = people[0] if people else {"name": "", "name_latin": ""}
         _set(self.title, " \u00b7 ".join(t for t in (member["name"], member["name_latin"]) if t)
                            or tr("forms.preview.unnamed"))
-        _set(self.state_line, tr("forms.preview.state_line", state=tr(label_id(record["state"])),
-                                   record=short_id(record["id"])))
+        _set(self.state_line, tr("forms.preview.state_line", record=short_id(record["id"]),
+                                   state=plain_status(record["state"], record.get("reason"), record.get("member_no"),
+                                                      self.ctx.lang)))
         reason = reasons.render(record.get("reason"), self.ctx.lang) if record.get("reason") else ""
         _set(self.reason_line, tr("forms.preview.reason", reason=reason) if reason else "")
         self.reason_line.setVisible(bool(reason))
