@@ -219,6 +219,7 @@ class Pass:
         self.review_household(lang, household_id)
         self.address_ambiguous(lang)
         self.enroll_failed(lang)
+        self.member_and_card(lang)
         self.key(Qt.Key_L, Qt.ControlModifier)  # lock
         self.pump(until=lambda: self.window.locked, what="the lock screen")
         self.shoot("locked", lang)
@@ -288,3 +289,48 @@ class Pass:
         self.key(Qt.Key_Return, Qt.ControlModifier)
         self.pump(until=lambda: enroll.summary.isVisible(), what="the problem list")
         self.shoot("enroll-failed", lang)
+
+    def member_and_card(self, lang: str) -> None:
+        """Records: the first member number typed in the search, the record opened (Enter) with its number, then
+        its card in the print preview (as a laptop with a printer shows it after Ctrl+Shift+P)."""
+        from ui.printing import layout
+        from ui.widgets.print_flow import build
+
+        self.key(Qt.Key_3, Qt.ControlModifier)
+        records = self.window.workspace.screens["records"]
+        self.pump(until=lambda: records.search.isVisible(), what="the records list")
+        records.search.setFocus(Qt.ShortcutFocusReason)
+        records.search.clear()
+        self.type("KH-REG-000001")
+        model = records.model
+        self.pump(until=lambda: not model.loading and model.rowCount() == 1, what="the member found by number")
+        if model.rowCount() != 1:
+            self.notes.append(f"{self.name('record-member', lang)}: no record with member number KH-REG-000001")
+            return
+        records.table.setFocus(Qt.TabFocusReason)
+        records.table.setCurrentIndex(model.index(0, 1))
+        self.key(Qt.Key_Return)
+        page = records.record_page
+        self.pump(until=lambda: records.pages.currentWidget() is page and page.view.record_id() is not None,
+                  what="the record view")
+        self.shoot("record-member", lang)
+        docs = []
+        self.ctx.worker.run(build, "card", page.view.record_id(), lang, on_done=docs.append,
+                            on_error=lambda exc: self.notes.append(f"card: {type(exc).__name__}"))
+        self.pump(until=lambda: docs, what="the card document")
+        if docs:
+            dialog = layout.preview_dialog(self.window, docs, "card", "id1")
+            dialog.resize(self.window.size())
+            dialog.show()
+            self.pump(settle=1.0)
+            image = QGuiApplication.primaryScreen().grabWindow(0)
+            path = self.out / f"{self.name('print-preview', lang)}.png"
+            image.save(str(path))
+            self.made.append(path)
+            print(f"made {path}", flush=True)
+            dialog.close()
+            dialog.deleteLater()
+            self.pump(settle=0.2)
+        self.key(Qt.Key_Escape, widget=page.view)
+        records.search.clear()
+        self.pump(settle=0.2)

@@ -11,7 +11,8 @@ whole screen, so it proves the window and its status bar fit. Shots: every scree
 login-lockout, home, enroll, records, review, sync, users, settings, locked), an outreach worker's Home
 (home-outreach), Review with a household opened across the screen (review-household, and scrolled to its
 history: review-household-end), the village picker with a name many villages
-share (address-ambiguous) and a failed submit (enroll-failed); the scenes are in ``screenshot_scenes.py``.
+share (address-ambiguous), a failed submit (enroll-failed), a registered record found by its member number
+(record-member) and its card in the print preview (print-preview); the scenes are in ``screenshot_scenes.py``.
 
 Demo data: the store ``fieldapp --demo`` builds (``sync.demo``: two accounts, synthetic records in every state) plus
 one household (a worker, the spouse, three children, one ill) that was returned once and submitted again,
