@@ -10,7 +10,7 @@ import os
 from datetime import datetime
 
 from fieldapp.proof import documents
-from ui.qt import QFileDialog, QObject, Signal
+from ui.qt import QFileDialog, QObject, QtCore, Signal
 
 
 def _now() -> str:
@@ -54,8 +54,10 @@ class PrintFlow(QObject):
         from ui.printing import layout
 
         self.message.emit(self.ctx.tr("forms.print.no_printer"))
+        folder = QtCore.QStandardPaths.writableLocation(QtCore.QStandardPaths.StandardLocation.DocumentsLocation)
+        suggested = os.path.join(folder or os.path.expanduser("~"), f"{kind}.pdf")  # not the program's folder
         path, _filter = QFileDialog.getSaveFileName(self.parent_widget, self.ctx.tr("forms.print.save_title"),
-                                                    f"{kind}.pdf", "PDF (*.pdf)")
+                                                    suggested, "PDF (*.pdf)")
         if not path:
             self.message.emit(self.ctx.tr("forms.print.cancelled"))
             return
