@@ -202,7 +202,9 @@ def _proven(ev: dict, rid: str, dev, cache: dict) -> tuple[bool, str | None, str
         res = _status_says(cache, answer, rid, dev, "registered") if answer else None
         if res:
             cache.setdefault("cards", {})[rid] = res.get("card")
-        return (True, res.get("registry_id"), None) if res else (False, None, None)
+        registry_id = res.get("registry_id") if res else None  # signed, yet only a well-formed number is kept
+        return (True, registry_id if isinstance(registry_id, str) and wire.ID_RE.match(registry_id) else None,
+                None) if res else (False, None, None)
     if claimed == State.REGISTRY_REJECTED:
         res = _status_says(cache, answer, rid, dev, "rejected") if answer else None
         return (True, None, known_reason(res.get("reason") or "rejected")) if res else (False, None, None)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; Pillow refuses twice this outright, warns (here: refuses) above it
+#: What a photo or a scan is saved as. Nothing else is opened: Pillow would hand an EPS file to Ghostscript (a
+#: PostScript interpreter run on the file's contents), and its rarer decoders fail with exceptions of their own.
+FORMATS = ("PNG", "JPEG", "TIFF", "BMP", "GIF", "WEBP")
 
 
 class ImageError(ValueError):
@@ -35,7 +38,8 @@ def read_qr_texts(path) -> list[str]:
         Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            Image.init()  # every plug-in registered, so a format this build lacks is left out, not a KeyError
+            with Image.open(path, formats=[f for f in FORMATS if f in Image.OPEN]) as img:
                 img.load()
                 gray = img.convert("L")
     except ImageError:

@@ -127,7 +127,7 @@ def card_text(session: Session, record: dict) -> str:
         claims = card_claims(record["data"], record["member_no"], card["issued_at"])
         text = credential.card_with_signature(claims, wire.b64d(card["sig"]), dev.sign_public_raw)
         credential.verify_card(text, dev.sign_public_raw)
-    except (ValueError, KeyError, TypeError, wire.WireError, credential.CredentialError):
+    except (ValueError, KeyError, TypeError, RecursionError, wire.WireError, credential.CredentialError):
         raise FieldappError("proof.error.no_card") from None
     return text
 

@@ -5,8 +5,9 @@ from one JSON document (format ``fieldapp-scheme-facts``). The build carries ver
 scheme-facts.json``, shipped inside the signed installer like the address lists). The registry serves its own,
 signed with its signing key (``GET /v1/reference/scheme``); the sync engine fetches a newer version into
 ``spool.db`` and, at the next unlock or sync, ``adopt`` checks its signature against the registry key held in the
-store and keeps it in the store (``trusted.scheme.facts``). A document in the spool that does not verify, or is not
-newer, is ignored: a file beside the store can never change what a slip promises.
+store and keeps it in the store (``trusted.scheme.facts``). A document in the spool that does not verify, is not
+newer, or could not be printed (``printable``) is ignored: a file beside the store can never change what a slip
+promises, and a signed document cannot break printing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 from functools import lru_cache
 from importlib import resources
 
+from fieldapp.base.encoding import canonical_json
 from fieldapp.outbound import identity, proofs, wire
 from fieldapp.outbound.spool import Spool
 from fieldapp.base.paths import DataDir
@@ -24,6 +26,8 @@ from fieldapp.store.database import Session
 
 log = logging.getLogger(__name__)
 TRUSTED_NAME = "scheme.facts"
+MAX_BYTES = 64 * 1024  # the whole document, as canonical JSON (the registry's ``scheme-facts --install`` limit)
+MAX_LINE, MAX_LINES = 1000, 20  # one printed text; the lines of a list (``next_steps``, ``follow_up``)
 
 
 @lru_cache(maxsize=1)
@@ -38,11 +42,33 @@ def current(conn) -> dict:
     if text:
         try:
             doc = json.loads(text)
-            if isinstance(doc, dict) and doc.get("version", 0) > bundled()["version"]:
+            if printable(doc) and type(doc.get("version")) is int and doc["version"] > bundled()["version"]:
                 return doc
         except ValueError:
             pass
     return bundled()
+
+
+def _line(value) -> bool:
+    return isinstance(value, str) and len(value) <= MAX_LINE
+
+
+def printable(doc) -> bool:
+    """Whether a document can be printed as it is: per language a dict of short texts (or lists of them), a
+    ``hotline`` that is text or null, and no more than ``MAX_BYTES`` in all. A signature says who wrote a document,
+    not that every slip can be laid out from it."""
+    text = doc.get("text") if isinstance(doc, dict) else None
+    if not isinstance(text, dict) or not text or not (doc.get("hotline") is None or _line(doc["hotline"])):
+        return False
+    for words in text.values():
+        if not isinstance(words, dict) or not all(
+                _line(v) or (isinstance(v, list) and len(v) <= MAX_LINES and all(_line(x) for x in v))
+                for v in words.values()):
+            return False
+    try:
+        return len(canonical_json(doc)) <= MAX_BYTES
+    except (TypeError, ValueError, RecursionError):
+        return False
 
 
 def texts(doc: dict, lang: str) -> dict:
@@ -60,14 +86,17 @@ def adopt(session: Session) -> int | None:
     try:
         with Spool(session.store.data_dir) as spool:
             signed = spool.get_meta("scheme_facts")
-    except ValueError:  # not JSON: the spool is a plain file anyone can write
+    except (ValueError, RecursionError):  # not JSON (or nested past the parser): the spool is a file anyone can write
         return None
     if not signed:
         return None
     try:
         doc = proofs.verify_scheme_facts(signed, registry_sign_public=dev.sign_public_raw)
-    except wire.WireError:
+    except (wire.WireError, RecursionError):
         log.warning("scheme facts in the spool refused: not signed by the registry")
+        return None
+    if not printable(doc):
+        log.warning("scheme facts in the spool refused: not a document that can be printed")
         return None
     if doc["version"] <= current(session.conn).get("version", 0):
         return None

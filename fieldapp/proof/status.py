@@ -18,6 +18,6 @@ def plain_status(state: str, reason: str | None = None, member_no: str | None = 
         return tr("proof.status.held" if reason == HELD else "proof.status.synced", lang)
     if state == State.REGISTERED.value:
         return tr("proof.status.registered", lang, member_no=member_no) if member_no else tr(label_id(state), lang)
-    if state == State.REGISTRY_REJECTED.value:
-        return tr("proof.status.refused", lang, reason=reasons.render(reason, lang) if reason else "")
+    if state == State.REGISTRY_REJECTED.value and reason:  # without a reason: the state's label, not "...: "
+        return tr("proof.status.refused", lang, reason=reasons.render(reason, lang))
     return tr(label_id(state), lang)
