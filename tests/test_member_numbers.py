@@ -21,15 +21,14 @@ from fieldapp.domain.card import card_claims
 from fieldapp.domain.khmer import match_key
 from fieldapp.domain.states import STATES, label_id
 from fieldapp.domain.synthetic import make_records
-from fieldapp.outbound import credential, identity, wire
-from fieldapp.outbound import device as device_file
+from fieldapp.outbound import credential, wire
 from fieldapp.outbound.spool import Spool
 from fieldapp.proof import documents
 from fieldapp.proof.status import plain_status
 from fieldapp.store import audit, records, search, users
 from fieldapp.store.database import Store
 from fieldapp.store.search import member_terms
-from helpers.proof_tools import receipt_text, status_text
+from helpers.proof_tools import adopt_test_device, receipt_text, status_text
 
 SUP_PW, OW_PW, OW2_PW = "supervisor pw", "outreach pw", "outreach pw2"
 ISSUED_AT = "2025-06-01T02:03:04Z"
@@ -43,12 +42,8 @@ def synced(tmp_path):
     with Store(data).create("sup", SUP_PW, "Supervisor") as sup:
         users.add_user(sup, "ow", OW_PW, "outreach")
         users.add_user(sup, "ow2", OW2_PW, "outreach")
-    priv, pub = wire.new_device_keys()
-    keys = wire.new_registry_keys()
     with Store(data).unlock("sup", SUP_PW) as sup:
-        identity.adopt(sup, device_file.Device(
-            "dev-0001", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub),
-            wire.b64e(keys["seal_public"]), wire.b64e(keys["sign_public"]), "2025-03-04T05:06:07Z"))
+        keys = adopt_test_device(sup)
     with Store(data).unlock("ow", OW_PW) as ow:
         (rid,) = records.import_records(ow, make_records(1, seed=7))
     with Store(data).unlock("sup", SUP_PW) as sup:

@@ -18,13 +18,12 @@ from fieldapp.base.errors import FieldappError
 from fieldapp.base.i18n import format_timestamp, to_khmer_digits, tr
 from fieldapp.domain.card import card_claims
 from fieldapp.domain.synthetic import make_records
-from fieldapp.outbound import credential, identity, wire
-from fieldapp.outbound import device as device_file
+from fieldapp.outbound import credential, wire
 from fieldapp.outbound.spool import Spool
 from fieldapp.proof import documents
 from fieldapp.store import records, users
 from fieldapp.store.database import Store
-from helpers.proof_tools import receipt_text, status_text
+from helpers.proof_tools import adopt_test_device, receipt_text, status_text
 
 SUP_PW, OW_PW, OW2_PW = "supervisor pw", "outreach pw", "outreach pw2"
 PRINTED_AT = "2025-06-01T10:00:00+07:00"
@@ -57,12 +56,9 @@ def store(tmp_path):
 
 def register_device(data) -> dict:
     """The registration as the store records it (no network); the registry's keys and the device's."""
-    priv, pub = wire.new_device_keys()
-    keys = wire.new_registry_keys()
     with Store(data).unlock("sup", SUP_PW) as sup:
-        identity.adopt(sup, device_file.Device(
-            "dev-0001", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub),
-            wire.b64e(keys["seal_public"]), wire.b64e(keys["sign_public"]), "2025-03-04T05:06:07Z"))
+        keys = adopt_test_device(sup)
+        pub = keys["device_public"]
     return dict(keys, device_public=pub)
 
 

@@ -12,11 +12,12 @@ import json
 
 import pytest
 
+from helpers.proof_tools import adopt_test_device
+
 from fieldapp import services
 from fieldapp.base.i18n import format_timestamp, tr
 from fieldapp.domain.synthetic import make_records
-from fieldapp.outbound import device as device_file
-from fieldapp.outbound import identity, proofs, wire
+from fieldapp.outbound import proofs, wire
 from fieldapp.outbound.spool import Spool
 from fieldapp.proof import documents, facts
 from fieldapp.store import audit, records, trusted
@@ -31,12 +32,8 @@ def registered(tmp_path):
     """A store registered with a registry whose keys the test holds, with one submitted record and a spool."""
     data = tmp_path / "data"
     Store(data).create("sup", SUP_PW, "Supervisor").close()
-    priv, pub = wire.new_device_keys()
-    keys = wire.new_registry_keys()
     with Store(data).unlock("sup", SUP_PW) as sup:
-        identity.adopt(sup, device_file.Device(
-            "dev-0001", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub),
-            wire.b64e(keys["seal_public"]), wire.b64e(keys["sign_public"]), "2025-03-04T05:06:07Z"))
+        keys = adopt_test_device(sup)
         (rid,) = records.import_records(sup, make_records(1, seed=5))
     with Spool(data):
         pass  # spool.db exists, with no scheme facts in it

@@ -25,3 +25,17 @@ def status_text(keys: dict, device_id: str, records: list[dict]) -> str:
     answer = proofs.sign_status({"records": records, "cursor": "1", "more": False}, keys["sign_private"],
                                 device_id=device_id, issued_at=wire.now_iso())
     return json.dumps(answer, separators=(",", ":"))
+
+
+def adopt_test_device(session) -> dict:
+    """Register the store behind ``session`` as device ``dev-0001`` of a registry whose keys the test holds (no
+    network): the registry's keys and ``device_private`` / ``device_public``."""
+    from fieldapp.outbound import device as device_file
+    from fieldapp.outbound import identity, wire
+
+    priv, pub = wire.new_device_keys()
+    keys = wire.new_registry_keys()
+    identity.adopt(session, device_file.Device(
+        "dev-0001", "https://registry.example.org", wire.b64e(priv), wire.b64e(pub),
+        wire.b64e(keys["seal_public"]), wire.b64e(keys["sign_public"]), "2025-03-04T05:06:07Z"))
+    return dict(keys, device_private=priv, device_public=pub)
