@@ -273,3 +273,15 @@ def test_a_refusal_names_its_reason_in_both_languages(reason):
     assert km == tr("proof.status.refused", "km", reason=reasons.render(reason, "km"))
     assert en != km and reasons.render(reason, "km") in km
     assert en.startswith("Refused by the registry: ") and en != "Refused by the registry: "
+
+
+@pytest.mark.parametrize("registry_id", [{"a": 1}, ["KH-REG-000042"], 12345, "K" * 65],
+                         ids=["object", "array", "number", "too long"])
+def test_the_spool_keeps_no_registry_id_that_is_not_short_text(synced, registry_id):
+    """A registry-signed status answer or receipt with an object there once raised sqlite3.ProgrammingError inside
+    ``Spool.apply_status``: the answer is applied (registered), without the ID."""
+    data, rid = synced["data"], synced["rid"]
+    with Spool(data) as spool:
+        assert spool.apply_status([entry(synced, registry_id=registry_id)]) == 1
+        assert spool._conn.execute("SELECT state, registry_id FROM items WHERE record_id = ?",
+                                   (rid,)).fetchone() == ("registered", None)

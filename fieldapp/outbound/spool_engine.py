@@ -13,6 +13,12 @@ _SYNCED_STATUSES = RECEIPT_STATUS
 _now = now_epoch
 
 
+
+def _text_id(value) -> str | None:
+    """A registry ID as the spool keeps it: text of at most 64 characters, else nothing (a registry that signs an
+    object or a list there must not break the spool's transaction)."""
+    return value if isinstance(value, str) and 0 < len(value) <= 64 else None
+
 class EngineSide:
     """Methods the sync engine calls; ``_tx`` and ``_query`` come from ``Spool``."""
 
@@ -109,14 +115,14 @@ class EngineSide:
                 "SELECT record_id FROM items WHERE batch_id=? AND state='queued'", (batch_id,))}
             for res in results:
                 rid, status = res.get("record_id"), res.get("status")
-                if rid not in members or status not in _SYNCED_STATUSES:
+                if not isinstance(rid, str) or rid not in members or status not in _SYNCED_STATUSES:
                     continue
                 members.discard(rid)
                 state = _SYNCED_STATUSES[status]
                 reason = None if state == State.SYNCED else str(res.get("reason") or status)[:200]
                 c.execute("UPDATE items SET state=?, registry_id=COALESCE(?, registry_id), reason=?,"
                           " updated_at=? WHERE record_id=?",
-                          (state, res.get("registry_id"), reason, now, rid))
+                          (state, _text_id(res.get("registry_id")), reason, now, rid))
                 tally[status] = tally.get(status, 0) + 1
             if members:
                 c.executemany("UPDATE items SET state=?, reason='not_in_receipt', updated_at=? WHERE record_id=?",
@@ -176,7 +182,7 @@ class EngineSide:
                     cur = c.execute("UPDATE items SET state=?, registry_id=COALESCE(?, registry_id), status_proof=?,"
                                     " updated_at=? WHERE record_id=? AND (state=? OR (state='registered' AND"
                                     " status_proof IS NULL))",
-                                    (STATUS_ANSWER[st], rec.get("registry_id"), proof, now, rec.get("record_id"),
+                                    (STATUS_ANSWER[st], _text_id(rec.get("registry_id")), proof, now, rec.get("record_id"),
                                      State.SYNCED.value))
                 else:
                     cur = c.execute("UPDATE items SET state=?, reason=?, status_proof=?, updated_at=? WHERE record_id=?"
