@@ -5,7 +5,8 @@
 - :func:`create_store`: a new store with its first supervisor (and IT's provisioned recovery key);
 - :func:`review`: approve, return or reject, sealing approved records into the outbox in the same transaction,
   then handing them to the spool;
-- :func:`apply_sync_results`: pull what the sync engine reached (synced, registered, refused) into the records.
+- :func:`apply_sync_results`: pull what the sync engine reached (synced, registered, refused) into the records,
+  and the member lookup pages it fetched into the store (:func:`take_lookup`).
 
 May import: every fieldapp package except ``cli``.
 """
@@ -30,7 +31,7 @@ def after_unlock(session: Session) -> None:
     """Housekeeping after every unlock. A damaged spool or provisioning file must not lock anyone out of the store
     (``fieldapp sync`` and ``fieldapp verify`` report those files on their own): each step's failure is logged by
     its type only, never with data. A permission error is not housekeeping: it is raised."""
-    for step in (provisioned.on_unlock, outbox.refresh, facts.adopt):
+    for step in (provisioned.on_unlock, outbox.refresh, facts.adopt, take_lookup):
         try:
             step(session)
         except PermissionDenied:
@@ -98,10 +99,29 @@ def review(session: Session, record_ids: list[str], action: str, reason: str | N
 
 
 def apply_sync_results(session: Session) -> None:
-    """Pull the states the sync engine reached back into the records, and a newer scheme facts document it fetched
-    (also done at every unlock)."""
+    """Pull the states the sync engine reached back into the records, a newer scheme facts document it fetched, and
+    the member lookup pages it sealed into the spool's inbox (also done at every unlock)."""
     outbox.refresh(session)
     facts.adopt(session)
+    try:
+        take_lookup(session)
+    except Exception as exc:  # noqa: BLE001 - the pages stay in the inbox for the next unlock; type only
+        log.warning("member lookup pages not applied: %s", type(exc).__name__)
+
+
+def take_lookup(session: Session) -> dict | None:
+    """Publish the store's inbox key to the spool (made at the first unlock of a registered store; the spool is made
+    too, so the very first sync fetches), then apply the member lookup pages the sync engine sealed into the spool's
+    inbox (``fieldapp.outbound.inbox.drain``): counts, or None when this store is not registered."""
+    from fieldapp.outbound import identity, inbox
+    from fieldapp.outbound.spool import Spool
+
+    dev = identity.trusted_device(session)
+    if dev is None:
+        return None
+    with Spool(session.store.data_dir) as spool:
+        inbox.ensure_key(session, spool)
+        return inbox.drain(session, spool, dev)
 
 
 def verify(session: Session) -> list[tuple[str, dict]]:

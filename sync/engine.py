@@ -4,7 +4,8 @@ One run (:meth:`Engine.run`): take the inter-process lock, probe ``/v1/health``,
 log in, send batches with ``parallel`` workers over one ``requests.Session``
 (two in flight keep a high-latency uplink busy while the previous receipt is on
 its way), apply verified receipts, then poll ``/v1/status`` for records that
-are synced but not yet registered. Only a receipt whose Ed25519 signature
+are synced but not yet registered, and fetch the area's member lookup pages
+(``sync.lookup``, sealed into the spool's inbox for the store). Only a receipt whose Ed25519 signature
 verifies with the registry key in device.json *and* that names this batch's
 SHA-256 marks anything; everything else is a transient failure.
 """
@@ -26,6 +27,7 @@ from sync.auth import TokenAuth
 from sync.connectivity import Backoff, sleep, wait_online
 from sync.errors import EXIT_OK, EXIT_QUARANTINED, EXIT_REFUSED, EXIT_UNREACHABLE, Refused, SyncError, Unreachable
 from sync.calls import RegistryCalls
+from sync.lookup import LookupCalls
 from sync.lock import ProcessLock
 from sync.progress import ProgressTracker
 from sync.transport import Client, Reply, TransportError, raise_for_transient
@@ -103,7 +105,7 @@ def load_device(data_dir):
         raise SyncError("not_registered")
     return dev
 
-class Engine(RegistryCalls):
+class Engine(RegistryCalls, LookupCalls):
     def __init__(self, data_dir, *, config: SyncConfig | None = None, progress: ProgressTracker | None = None,
                  abort: threading.Event | None = None, device=None):
         """``device``: the registration as an unlocked store holds it (``identity.trusted_device``); without it the
@@ -141,7 +143,8 @@ class Engine(RegistryCalls):
         counts = spool.counts()
         self.progress.update(phase="probing", records_sent=0, batches_done=0, quarantined=0,
                              records_total=counts["queued"], queued=counts["queued"], last_error=None)
-        if counts["queued"] == 0 and (counts["synced"] == 0 or not cfg.poll_status):
+        if counts["queued"] == 0 and (counts["synced"] == 0 or not cfg.poll_status) and not (
+                cfg.poll_status and self._lookup_due(time.time())):  # nothing to send, ask or fetch
             return self._finish(spool, "complete")
         self.client = make_client(self.data_dir, dev, cfg)
         try:
@@ -179,6 +182,7 @@ class Engine(RegistryCalls):
                 return self._finish(spool, "aborted", "aborted")
             if cfg.poll_status:
                 self._poll_status()
+                self._fetch_lookup(time.time())
                 self._ask_again_for_members()
                 self._fetch_scheme_facts(time.time())
             return self._finish(spool, "complete")

@@ -1,6 +1,7 @@
 """``SyncService``: the background drain loop a desktop client starts (no Qt here).
 
-The loop stays idle while the spool has nothing to send; when it has, it probes
+The loop stays idle while the spool has nothing to send (it asks for status answers and member lookup pages every
+``status_interval``); when it has, it probes
 ``GET /v1/health`` with backoff and full jitter, and as soon as the registry
 answers it runs the engine until the spool is empty. A UI polls
 :meth:`latest_progress` (an immutable snapshot) from its own timer and may call
@@ -16,6 +17,7 @@ import threading
 import time
 
 from fieldapp.outbound import device as device_file
+from fieldapp.outbound import inbox
 from fieldapp.outbound.spool import Spool
 from sync.connectivity import Backoff
 from sync.engine import Engine, SyncConfig, SyncResult, make_client
@@ -100,9 +102,10 @@ class SyncService:
             return False
         with Spool(self.data_dir) as spool:
             counts = spool.counts()
+            lookup = bool(spool.get_meta(inbox.SPOOL_PUBLIC))  # the store takes member lookup pages
         if counts["queued"] > 0:
             return True
-        return counts["synced"] > 0 and time.monotonic() - self._last_status_poll > self.status_interval
+        return (counts["synced"] > 0 or lookup) and time.monotonic() - self._last_status_poll > self.status_interval
 
     def _probe(self) -> bool:
         dev = self._dev()

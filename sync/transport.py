@@ -224,8 +224,11 @@ class Client:
         self.session.close()
 
     def request(self, method: str, path: str, *, json_body=None, body: bytes | None = None,
-                headers: dict | None = None, read_timeout: float | None = None) -> Reply:
-        """One request, no retries. Raises :class:`TransportError` when there is no answer."""
+                headers: dict | None = None, read_timeout: float | None = None,
+                max_bytes: int = MAX_REPLY_BYTES) -> Reply:
+        """One request, no retries. Raises :class:`TransportError` when there is no answer. A gzip answer
+        (``Content-Encoding: gzip``; every request accepts it) is inflated as it is read, and refused past
+        ``max_bytes`` inflated."""
         hdrs = dict(headers or {})
         self.requests_sent += 1
         if json_body is not None:
@@ -239,7 +242,7 @@ class Client:
                 raw = bytearray()
                 for chunk in r.iter_content(64 * 1024):
                     raw += chunk
-                    if len(raw) > MAX_REPLY_BYTES:
+                    if len(raw) > max_bytes:
                         raise TransportError("unexpected", status=r.status_code)
                 status, rh = r.status_code, {k.lower(): v for k, v in r.headers.items()}
         except requests.RequestException as exc:

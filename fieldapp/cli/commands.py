@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from fieldapp.domain import reasons
-from fieldapp.proof.status import plain_status
+from fieldapp.proof.status import record_status
 from fieldapp.store import records, users
 from fieldapp import services
 from fieldapp.cli.common import emit_json, new_password, read_password, recovery_credentials, say, store_of, unlock
@@ -118,8 +118,8 @@ def _summary(rec: dict) -> dict:
     out = {"id": rec["id"], "state": rec["state"], "created_by": rec["created_by"], "created_at": rec["created_at"],
            "updated_at": rec["updated_at"], "reason": rec["reason"],
            "reason_code": reasons.split(rec["reason"])[0], "duplicates": rec["duplicates"],
-           "member_no": rec.get("member_no"),
-           "status": plain_status(rec["state"], rec["reason"], rec.get("member_no"))}
+           "member_no": rec.get("member_no"), "kind": rec.get("kind") or "enrollment",
+           "member_ref": rec.get("member_ref"), "status": record_status(rec)}
     out.update({k: data.get(k) for k in keep if isinstance(data, dict)})
     out["dependents"] = len(data.get("dependents") or []) if isinstance(data, dict) else 0
     return out
@@ -133,6 +133,8 @@ def cmd_list(args):
         return
     for r in rows:
         name = " ".join(filter(None, [r.get("family_name"), r.get("given_name")]))
+        if r["kind"] == "update":
+            name = tr("core.cli.update_of", member_no=r["member_ref"] or "?")
         print(f"{r['id']}\t{r['state']}\t{r.get('date_of_birth') or ''}\t{name}\t{r['status']}")
 
 

@@ -115,6 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     from fieldapp.cli import proof as cli_proof
 
     cli_proof.add_commands(sub, common)
+    from fieldapp.cli import lookup as cli_lookup
+
+    cli_lookup.add_commands(sub, common)
     return parser
 
 

@@ -40,7 +40,7 @@ def split(stored: str | None) -> tuple[str | None, str]:
 QUARANTINE_REASONS = ("invalid_record", "malformed_item", "wrong_device", "bad_item_signature", "undecryptable",
                       "content_hash_mismatch", "malformed_record", "record_id_mismatch", "conflict", "not_in_receipt",
                       "batch_too_large", "approval_required", "no_approval_key", "bad_approval_signature", "rejected",
-                      "held_for_review", "unknown")
+                      "held_for_review", "stale_version", "unknown_member", "not_in_area", "unknown")
 
 
 def known_reason(code) -> str:

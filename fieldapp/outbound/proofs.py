@@ -158,3 +158,35 @@ def verify_approval_key_proof(device_public_b64: str, approval_public_b64: str, 
         raise WireError("bad_public_key")
     verify(raw, approval_key_message(device_public_b64, approval_public_b64), proof, "bad_approval_proof")
     return raw
+
+
+# ---------------------------------------------------------------- member lookup pages (protocol 4)
+LOOKUP_FORMAT = "fieldapp-lookup"
+LOOKUP_KEYS = ("format", "v", "device_id", "area", "area_id", "since", "cursor", "reset", "more", "members", "removed",
+               "issued_at")
+
+
+def _lookup_message(page: dict) -> bytes:
+    return canonical_json({"purpose": "fieldapp-lookup-v1", "page": page})
+
+
+def sign_lookup(page: dict, sign_private: bytes) -> dict:
+    """Registry side: ``{"page", "signature"}``, signed by the registry signing key (docs/protocol.md section 15)."""
+    return {"page": page, "signature": sign(sign_private, _lookup_message(page))}
+
+
+def verify_lookup(signed, *, registry_sign_public: bytes, device_id: str) -> dict:
+    """The page of a signed lookup answer when the registry signed it for ``device_id`` and it has the expected
+    shape; else ``WireError("bad_lookup_signature")``. The entries are checked one by one by whoever stores them
+    (``fieldapp.domain.member.check_entry``)."""
+    page = signed.get("page") if isinstance(signed, dict) else None
+    ints = ("v", "since", "cursor")
+    if (not isinstance(page, dict) or set(page) != set(LOOKUP_KEYS) or page["format"] != LOOKUP_FORMAT
+            or page["device_id"] != device_id or any(type(page[k]) is not int or page[k] < 0 for k in ints)
+            or not isinstance(page["reset"], bool) or not isinstance(page["more"], bool)
+            or not isinstance(page["members"], list) or not isinstance(page["removed"], list)
+            or not isinstance(page["area"], list) or not all(isinstance(c, str) for c in page["area"])
+            or not all(isinstance(m, str) for m in page["removed"]) or not isinstance(page["area_id"], str)):
+        raise WireError("bad_lookup_signature", "shape")
+    verify(registry_sign_public, _lookup_message(page), signed.get("signature"), "bad_lookup_signature")
+    return page

@@ -61,6 +61,7 @@ CREATE INDEX IF NOT EXISTS batches_state ON batches(state, created_at);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS status_proofs (id INTEGER PRIMARY KEY AUTOINCREMENT, answer TEXT NOT NULL,
                                           received_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS inbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, sealed BLOB NOT NULL, fetched_at REAL NOT NULL);
 """
 # Columns added after release 0.1.0 (a spool.db of that release gets them when it is opened).
 _ADDED_COLUMNS = {"items": (("status_proof", "INTEGER"),)}
@@ -324,3 +325,32 @@ class Spool(EngineSide):
         with self._tx() as c:
             c.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
                       " SET value=excluded.value", (key, json.dumps(value)))
+
+    # -- the lookup inbox: registry-signed member pages, sealed to the store's inbox key (``inbox``) ----------------
+    def inbox_add(self, sealed: bytes, meta: dict | None = None, expect: dict | None = None) -> int | None:
+        """Keep one sealed page (and set ``meta`` in the same transaction); the page's seq. With ``expect``, only
+        when those meta values are still as given (the store may have reset the cursor meanwhile): None if not."""
+        with self._tx() as c:
+            for key, value in (expect or {}).items():
+                row = c.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+                if (json.loads(row[0]) if row else None) != value:
+                    return None
+            seq = c.execute("INSERT INTO inbox(sealed, fetched_at) VALUES (?, ?)",
+                            (sqlite3.Binary(sealed), _now())).lastrowid
+            self._put_meta(c, meta or {})
+            return seq
+
+    def inbox_pending(self, limit: int = 1000, after: int = 0) -> list[tuple[int, bytes]]:
+        """``(seq, sealed)`` of the kept pages after ``after``, oldest first."""
+        return [(seq, bytes(blob)) for seq, blob in self._query(
+            "SELECT seq, sealed FROM inbox WHERE seq > ? ORDER BY seq LIMIT ?", (int(after), int(limit)))]
+
+    def inbox_delete(self, seqs=(), *, from_seq: int | None = None, meta: dict | None = None) -> int:
+        """Forget pages: those in ``seqs``, and with ``from_seq`` every page from that seq on; ``meta`` set in the
+        same transaction. Returns how many."""
+        with self._tx() as c:
+            n = sum(c.execute("DELETE FROM inbox WHERE seq=?", (int(s),)).rowcount for s in seqs)
+            if from_seq is not None:
+                n += c.execute("DELETE FROM inbox WHERE seq >= ?", (int(from_seq),)).rowcount
+            self._put_meta(c, meta or {})
+            return n

@@ -14,7 +14,9 @@ key (``users.role_sig``; the signatures are written at the first supervisor logi
 search terms; 6 the member number the registry assigned (``records.member_no``, searchable) and the registry's card
 signature (``records.card``: ``{"issued_at", "sig"}``), both filled from the registry's signed answers
 (``outbox.pull_states``; for records registered before the upgrade the sync engine asks the registry once more,
-so they get theirs after the next sync).
+so they get theirs after the next sync); 7 the offline lookup of the area's registered members (``members``,
+``members_fts``, ``lookup_meta``), updates after registration (``records.kind``, ``records.member_ref``) and duplicate
+candidates bounded to five per record (``fieldapp.store.schema7``).
 A migration is SQL, or
 (SQL, a Python step run in the same transaction).
 Never edit a released migration: add a new one.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 from fieldapp.base.encoding import now_iso_seconds
 from fieldapp.base.sqlscript import statements
+from fieldapp.store import schema7
 
 V1 = """
 CREATE TABLE users (
@@ -173,6 +176,7 @@ MIGRATIONS: list[tuple[int, str, object]] = [
     (4, "signed roles", (V4, _mark_legacy_store)),
     (5, "phonetic name keys", (V5, _backfill_phonetic)),
     (6, "member numbers and cards", V6),
+    (7, "member lookup, updates, bounded duplicates", (schema7.V7, schema7.trim_duplicates)),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -17,10 +17,15 @@ from fieldapp.store.database import Session
 
 def duplicates(session: Session, record: dict) -> list[dict]:
     """The record's stored matches (with the fields that differ where they can be compared now), then any
-    candidate found since."""
-    found = {c["record_id"]: c for c in records.duplicate_candidates(session, record["data"], record["id"])}
-    stored = [found.pop(d["record_id"], dict(d, differences=None)) for d in record["duplicates"]]
+    candidate found since (local records and looked-up members)."""
+    found = {_key(c): c for c in records.duplicate_candidates(session, record["data"], record["id"])}
+    stored = [found.pop(_key(d), dict(d, differences=None)) for d in record["duplicates"]]
     return stored + list(found.values())
+
+
+def _key(cand: dict) -> tuple:
+    """A candidate's identity: a local record's ID, or a looked-up member's number."""
+    return ("record", cand["record_id"]) if "record_id" in cand else ("member", cand.get("member_no"))
 
 
 def full_names(session: Session, names) -> dict[str, str]:

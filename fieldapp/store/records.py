@@ -17,10 +17,13 @@ from fieldapp.store.audit import now_iso
 from fieldapp.base.errors import FieldappError, PermissionDenied, StateError
 from fieldapp.domain.khmer import match_key, phonetic_name_key
 from fieldapp.domain import states
+from fieldapp.domain.update import is_update
 from fieldapp.domain.states import EDITABLE, REVIEW_ACTIONS, STATES, State
 from fieldapp.store.rows import COLUMNS, decode as _decode, hidden as _hidden
 from fieldapp.store.search import search_terms
+from fieldapp.store import members, updates
 from fieldapp.store.database import Session
+from fieldapp.store.schema7 import MAX_CANDIDATES, rank
 from fieldapp.domain.validation import duplicate_keys, validate_record
 
 # STATES, EDITABLE and REVIEW_ACTIONS (imported above) are defined once, in fieldapp.domain.states.
@@ -68,24 +71,60 @@ def _keys(clean: dict) -> dict:
 DUPLICATE_REASONS = ("national_id", "name_date_of_birth_commune", "similar_name_date_of_birth_commune")
 
 
-def find_duplicates(conn, record_id: str | None, keys: dict) -> list[dict]:
+def find_duplicates(conn, record_id: str | None, keys: dict, limit: int = MAX_CANDIDATES) -> list[dict]:
     """Records that may be the same person: same national ID, or same name + date of birth + commune, or a name
-    spelled otherwise that sounds the same (same phonetic key, ``khmer.phonetic_key``) + date of birth + commune."""
-    found: dict[str, set] = {}
-    if keys.get("national_id"):
-        for (rid,) in conn.execute("SELECT id FROM records WHERE national_id = ? AND id IS NOT ?",
-                                   (keys["national_id"], record_id)):
-            found.setdefault(rid, set()).add("national_id")
-    same = ("SELECT id FROM records WHERE {} = ? AND date_of_birth = ? AND commune_code = ? AND id IS NOT ?")
+    spelled otherwise that sounds the same (same phonetic key, ``khmer.phonetic_key``) + date of birth + commune.
+
+    At most ``limit`` (``MAX_CANDIDATES``): the strongest first (national ID, then exact name, then phonetic), the
+    newest first among equals; each query stops at the limit, so 1,000 records of one name cost 1,000 x 5."""
+    same = "SELECT id FROM records WHERE {} = ? AND date_of_birth = ? AND commune_code = ? AND id IS NOT ?"
     person = (keys["date_of_birth"], keys["commune_code"], record_id)
-    exact = {rid for (rid,) in conn.execute(same.format("name_key"), (keys["name_key"],) + person)}
-    for rid in exact:
-        found.setdefault(rid, set()).add("name_date_of_birth_commune")
+    queries = [("SELECT id FROM records WHERE national_id = ? AND id IS NOT ?", (keys["national_id"], record_id))
+               ] if keys.get("national_id") else []
+    queries.append((same.format("name_key"), (keys["name_key"],) + person))
     if keys.get("phonetic_key"):
-        for (rid,) in conn.execute(same.format("phonetic_key"), (keys["phonetic_key"],) + person):
-            if rid not in exact:
-                found.setdefault(rid, set()).add("similar_name_date_of_birth_commune")
-    return [{"record_id": rid, "reasons": sorted(why)} for rid, why in sorted(found.items())]
+        queries.append((same.format("phonetic_key"), (keys["phonetic_key"],) + person))
+    picked: list[str] = []
+    for sql, params in queries:
+        if len(picked) >= limit:
+            break
+        for (rid,) in conn.execute(sql + " ORDER BY rowid DESC LIMIT ?", params + (limit + len(picked),)):
+            if rid not in picked:
+                picked.append(rid)
+    picked = picked[:limit]
+    if not picked:
+        return []
+    found = {row[0]: row[1:] for row in conn.execute(
+        "SELECT id, national_id, name_key, phonetic_key, date_of_birth, commune_code FROM records WHERE id IN "
+        f"({', '.join('?' * len(picked))})", picked)}
+    out = []
+    for rid in picked:
+        nid, name, phonetic, born, commune = found[rid]
+        why = ["national_id"] if keys.get("national_id") and nid == keys["national_id"] else []
+        if (born, commune) == (keys["date_of_birth"], keys["commune_code"]):
+            if name == keys["name_key"]:
+                why.append("name_date_of_birth_commune")
+            elif keys.get("phonetic_key") and phonetic == keys["phonetic_key"]:
+                why.append("similar_name_date_of_birth_commune")
+        out.append({"record_id": rid, "reasons": why})
+    return out
+
+
+def _looked_up(conn, local: list[dict], found: list[dict]) -> list[dict]:
+    """Looked-up members (``members.candidates``) as duplicate candidates, leaving out those a local candidate
+    already stands for (the laptop's own registered record of the member)."""
+    ids = [c["record_id"] for c in local]
+    known = {n for (n,) in conn.execute(f"SELECT member_no FROM records WHERE id IN ({', '.join('?' * len(ids))}) "
+                                        "AND member_no IS NOT NULL", ids)} if ids else set()
+    return [{"member_no": m["member_no"], "office_commune": m["office_commune"], "reasons": m["reasons"],
+             "version": m["version"], "visible": True, "registered": True, "entry": m["entry"]}
+            for m in found if m["member_no"] not in known]
+
+
+def _bounded(local: list[dict], looked_up: list[dict]) -> list[dict]:
+    """Local and looked-up candidates, the strongest first (a registered member first among equals), at most
+    ``MAX_CANDIDATES``."""
+    return sorted(looked_up + local, key=rank)[:MAX_CANDIDATES]
 
 
 def save_draft(session: Session, data: dict, record_id: str | None = None) -> str:
@@ -94,21 +133,33 @@ def save_draft(session: Session, data: dict, record_id: str | None = None) -> st
     if len(body.encode("utf-8")) > MAX_DRAFT_BYTES:
         raise FieldappError("core.record.too_large")
     now = now_iso()
+    kind, ref, terms = _kind(session, data)
     with session.write() as tx:
         if record_id is None:
             record_id = str(uuid.uuid4())
             state = states.require("create", None, State.DRAFT)
-            tx.execute("INSERT INTO records (id, state, created_by, created_at, updated_at, data, search_terms)"
-                       " VALUES (?, ?, ?, ?, ?, ?, ?)", (record_id, state, session.name, now, now, body, search_terms(data)))
+            tx.execute("INSERT INTO records (id, state, created_by, created_at, updated_at, data, search_terms, kind,"
+                       " member_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (record_id, state, session.name, now, now, body, terms, kind, ref))
             session.audit.append(session.name, "record.created", record_id, None, state)
         else:
             row = _row(session, record_id)
             _require_editable(session, row)
             states.require("edit", row["state"], row["state"])
-            tx.execute("UPDATE records SET data = ?, search_terms = ?, updated_at = ?, version = version + 1 WHERE id = ?",
-                       (body, search_terms(data), now, record_id))
+            if (row["kind"] == "update") != (kind == "update"):
+                raise FieldappError("core.update.kind_changed")
+            tx.execute("UPDATE records SET data = ?, search_terms = ?, member_ref = ?, updated_at = ?, version = "
+                       "version + 1 WHERE id = ?", (body, terms, ref, now, record_id))
             session.audit.append(session.name, "record.edited", record_id, row["state"], row["state"])
     return record_id
+
+
+def _kind(session: Session, data) -> tuple[str, str | None, str]:
+    """``(kind, member_ref, search_terms)`` of a record's data: an update is found by its member's names."""
+    if is_update(data):
+        ref = data.get("member_no")
+        return "update", ref.strip().upper()[:40] if isinstance(ref, str) else None, updates.terms(session, data)
+    return "enrollment", None, search_terms(data)
 
 
 def _require_editable(session: Session, row: dict) -> None:
@@ -120,7 +171,9 @@ def _require_editable(session: Session, row: dict) -> None:
 
 def _store_submitted(session: Session, tx, record_id: str, clean: dict, now: str, *, new: bool, from_state=None):
     keys = _keys(clean)
-    dups = find_duplicates(tx, record_id, keys)
+    local = find_duplicates(tx, record_id, keys)
+    dups = _bounded(local, [{k: v for k, v in c.items() if k != "entry"}
+                            for c in _looked_up(tx, local, members.candidates(session, clean))])
     state = states.require("import" if new else "submit", from_state, State.SUBMITTED)
     values = dict(keys, id=record_id, data=json.dumps(clean, ensure_ascii=False, sort_keys=True),
                   duplicates=json.dumps(dups), now=now, owner=session.name, state=state)
@@ -145,11 +198,30 @@ def submit(session: Session, record_id: str, today=None) -> list[dict]:
     """Validate a draft or returned record and submit it. Returns its duplicate candidates."""
     row = _row(session, record_id)
     _require_editable(session, row)
-    clean, problems = validate_record(json.loads(row["data"]), today=today)
+    data = json.loads(row["data"])
+    if is_update(data):
+        return _submit_update(session, row, data, today)
+    clean, problems = validate_record(data, today=today)
     if problems:
         raise ValidationFailed(problems)
     with session.write() as tx:
         return _store_submitted(session, tx, record_id, clean, now_iso(), new=False, from_state=row["state"])
+
+
+def _submit_update(session: Session, row: dict, data: dict, today) -> list[dict]:
+    """Submit an update: its own rules (``updates.check``), no duplicate check; found by its member's names."""
+    clean, problems = updates.check(session, data, row["id"], today)
+    if problems:
+        raise ValidationFailed(problems)
+    now = now_iso()
+    state = states.require("submit", row["state"], State.SUBMITTED)
+    with session.write() as tx:
+        tx.execute("UPDATE records SET state = ?, updated_at = ?, submitted_at = ?, data = ?, search_terms = ?, "
+                   "kind = 'update', member_ref = ?, duplicates = '[]', reason = NULL, version = version + 1 "
+                   "WHERE id = ?", (state, now, now, json.dumps(clean, ensure_ascii=False, sort_keys=True),
+                                    updates.terms(session, clean), clean["member_no"], row["id"]))
+        session.audit.append(session.name, "record.submitted", row["id"], row["state"], state, ts=now)
+    return []
 
 
 def import_records(session: Session, items: list[dict], today=None) -> list[str]:
@@ -255,11 +327,20 @@ def duplicate_candidates(session: Session, data: dict, record_id: str | None = N
     confirm a guessed name or date of birth for a known national ID. Their supervisor compares
     the two at review.
     """
+    if is_update(data):
+        return []
     clean, problems = validate_record(data, require_consent=False)
     if clean is None:
         return []
+    local = find_duplicates(session.conn, record_id, _keys(clean))
     out = []
-    for cand in find_duplicates(session.conn, record_id, _keys(clean)):
+    for cand in _bounded(local, _looked_up(session.conn, local, members.candidates(session, clean))):
+        if "record_id" not in cand:  # a looked-up member: compared on the fields its entry holds
+            other = cand.pop("entry")
+            diffs = {f: {"this": clean.get(f), "other": other.get(f)} for f in COMPARED
+                     if f in other and clean.get(f) != other.get(f)}
+            out.append(dict(cand, state=None, differences=diffs))
+            continue
         row = session.conn.execute("SELECT data, created_by, state FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
         other = json.loads(row[0])
         if session.is_supervisor or row[1] == session.name:

@@ -9,7 +9,7 @@ import json
 from fieldapp.store.database import Session
 
 COLUMNS = ("id", "state", "created_by", "created_at", "updated_at", "submitted_at", "data", "duplicates", "reason",
-           "version", "member_no")
+           "version", "member_no", "kind", "member_ref")
 
 
 def decode(row: dict, session: Session | None = None) -> dict:
@@ -26,7 +26,10 @@ def decode(row: dict, session: Session | None = None) -> dict:
 def _redacted(session: Session, cand: dict) -> dict:
     """A duplicate candidate as an outreach worker may see it: for another worker's record, only
     that it exists (its ID), not why it matched: the reason would confirm a guessed name and
-    date of birth for a known national ID (or the reverse)."""
+    date of birth for a known national ID (or the reverse). A looked-up member (``registered``) is shown to
+    everyone: the lookup is the area's, not a worker's."""
+    if "record_id" not in cand:
+        return cand
     owner = session.conn.execute("SELECT created_by FROM records WHERE id = ?", (cand["record_id"],)).fetchone()
     if owner is not None and owner[0] == session.name:
         return cand

@@ -10,6 +10,7 @@ for its phonetic key too: ដារ៉ា finds the records spelled ដារា
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime, timedelta
 
@@ -28,13 +29,18 @@ def _s(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+# Names repeat (a few thousand in a commune of 20,000 people): a lookup page's keys are computed once per name.
+_name_key = functools.lru_cache(maxsize=65536)(match_key)
+_sound_key = functools.lru_cache(maxsize=65536)(phonetic_key)
+
+
 def search_terms(data) -> str:
     """The searchable keys of a record (clean or draft); never raises."""
     if not isinstance(data, dict):
         return ""
-    fam, giv = match_key(_s(data.get("family_name"))), match_key(_s(data.get("given_name")))
-    lfam, lgiv = match_key(_s(data.get("family_name_latin"))), match_key(_s(data.get("given_name_latin")))
-    pfam, pgiv = phonetic_key(fam), phonetic_key(giv)
+    fam, giv = _name_key(_s(data.get("family_name"))), _name_key(_s(data.get("given_name")))
+    lfam, lgiv = _name_key(_s(data.get("family_name_latin"))), _name_key(_s(data.get("given_name_latin")))
+    pfam, pgiv = _sound_key(fam), _sound_key(giv)
     terms = [fam + giv, giv + fam, lfam + lgiv, lgiv + lfam]
     if pfam + pgiv not in (fam + giv, ""):  # the same name spelled otherwise; only where it differs
         terms += [pfam + pgiv, pgiv + pfam]
@@ -162,3 +168,23 @@ def daily_counts(session: Session, days: int = 30, today: date | None = None, mi
     found = dict(session.conn.execute(sql + " GROUP BY day", params).fetchall())
     return [((start + timedelta(days=i)).isoformat(), found.get((start + timedelta(days=i)).isoformat(), 0))
             for i in range(days)]
+
+
+def query_keys(text: str) -> list[str]:
+    """What a search for ``text`` looks for (the same keys for records and looked-up members)."""
+    return _query_keys(text)
+
+
+def name_key(text) -> str:
+    """``khmer.match_key`` of a name, cached (``search_terms`` and the lookup's keys compute many)."""
+    return _name_key(text) if isinstance(text, str) else match_key(text)
+
+
+def sound_key(text) -> str:
+    """``khmer.phonetic_key`` of a name, cached."""
+    return _sound_key(text) if isinstance(text, str) else phonetic_key(text)
+
+
+def fts_query(keys: list[str]) -> str:
+    """The full-text query (``MATCH``) of ``query_keys``."""
+    return _match(keys)
