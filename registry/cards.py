@@ -56,10 +56,17 @@ def add_cards(db: Database, keys: RegistryKeys, device_id: str, entries: list[di
         if stored is None or device_public is None or not entry.get("registry_id"):
             continue
         try:
-            record = _record(stored, keys, device_public, approvals)
-            claims = card_claims(record, entry["registry_id"], issued_at)
+            if entry.get("version"):  # an applied update (protocol 4): the card of the version it made
+                from registry import members
+
+                record = db.run(lambda tx: members.version_record(tx, keys, entry["registry_id"], entry["version"]),
+                                write=False)
+                claims = card_claims(record, entry["registry_id"], issued_at, entry["version"])
+            else:
+                record = _record(stored, keys, device_public, approvals)
+                claims = card_claims(record, entry["registry_id"], issued_at)
             sig = credential.card_signature(claims, keys.sign_private)
-        except (wire.WireError, credential.CredentialError, ValueError, KeyError, TypeError) as exc:
+        except (wire.WireError, credential.CredentialError, ValueError, KeyError, TypeError, AttributeError) as exc:
             logs.event("card_failed", logging.ERROR, device_id=device_id, kind=type(exc).__name__)
             continue
         entry["card"] = {"issued_at": issued_at, "sig": wire.b64e(sig)}

@@ -75,8 +75,17 @@ def cmd_keys(args) -> int:
 def cmd_enrollment_code(args) -> int:
     from registry import devices
 
+    from registry import areas
+
+    try:
+        area = areas.parse(args.communes) if args.communes is not None else None
+    except areas.AreaError as exc:
+        return _fail(exc.reason)
     ctx = _context(args)
-    _print({"code": devices.new_enrollment_code(ctx.db, args.ttl), "expires_in": args.ttl})
+    out = {"code": devices.new_enrollment_code(ctx.db, args.ttl, area), "expires_in": args.ttl}
+    if area:
+        out.update(area=area, area_id=areas.area_id(area))
+    _print(out)
     return Exit.OK
 
 
@@ -125,23 +134,6 @@ def cmd_import_bundle(args) -> int:
         keymod.write_new_private(Path(args.receipts), json.dumps(receipts, sort_keys=True).encode())
     _print(summary)
     return Exit.FAIL if summary["refused"] else Exit.OK
-
-
-def cmd_duplicates(args) -> int:
-    from registry import review
-
-    _print(review.held_records(_context(args).db))
-    return Exit.OK
-
-
-def cmd_resolve(args) -> int:
-    from registry import review
-
-    try:
-        _print(review.resolve(_context(args).db, args.device_id, args.record_id, same_as=args.same_as))
-    except review.ResolveError as exc:
-        return _fail(exc.reason)
-    return Exit.OK
 
 
 def cmd_scheme_facts(args) -> int:
@@ -257,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("enrollment-code", help="print a one-time device enrollment code")
     _common(p)
     p.add_argument("--ttl", type=_at_least(1), default=600, help="seconds the code stays valid (default 600)")
+    p.add_argument("--communes", metavar="C,C", help="the area (commune codes) of the device that enrolls with it")
     p.set_defaults(func=cmd_enrollment_code)
     p = sub.add_parser("devices", help="list enrolled devices")
     _common(p)
@@ -275,17 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--receipts", help="also write the signed receipts (JSON) to this new file")
     p.set_defaults(func=cmd_import_bundle)
-    p = sub.add_parser("duplicates", help="list held records (their national ID was first registered elsewhere)")
-    _common(p)
-    p.set_defaults(func=cmd_duplicates)
-    p = sub.add_parser("resolve", help="decide a held record: the same member as a registry ID, or a new one")
-    p.add_argument("device_id")
-    p.add_argument("record_id")
-    how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--same-as", metavar="REGISTRY_ID", help="the held record is this member (a duplicate)")
-    how.add_argument("--distinct", action="store_true", help="the held record is another member: register it")
-    _common(p)
-    p.set_defaults(func=cmd_resolve)
+    from registry import cli_members
+
+    cli_members.add_parsers(sub, _common)
     p = sub.add_parser("scheme-facts", help="print the scheme facts document served to laptops, or install a newer one")
     _common(p)  # the document lives in the data folder; --database-url is taken (and unused) like every command's
     p.add_argument("--install", metavar="FILE", help="a newer document (format fieldapp-scheme-facts) to serve")

@@ -43,17 +43,20 @@ def normalise_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())
 
 
-def new_enrollment_code(db: Database, ttl: int = 600) -> str:
-    """Create and store (hashed) a one-time enrollment code valid for ``ttl`` seconds."""
+def new_enrollment_code(db: Database, ttl: int = 600, area: list[str] | None = None) -> str:
+    """Create and store (hashed) a one-time enrollment code valid for ``ttl`` seconds; ``area`` (commune codes,
+    protocol 4) becomes the area of the device that enrolls with it."""
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
     at = now()
-    db.run(lambda tx: tx.execute("INSERT INTO enrollment_codes (code_hash, created_at, expires_at) VALUES (?, ?, ?)",
-                                 (_hash(raw), at, at + ttl)))
+    db.run(lambda tx: tx.execute("INSERT INTO enrollment_codes (code_hash, created_at, expires_at, area) "
+                                 "VALUES (?, ?, ?, ?)", (_hash(raw), at, at + ttl, ",".join(area) if area else None)))
     return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
 
 
-def _consume_code(tx: Tx, code: str, device_id: str, at: float) -> None:
-    row = tx.one("SELECT expires_at, used_at FROM enrollment_codes WHERE code_hash = ?", (_hash(normalise_code(code)),))
+def _consume_code(tx: Tx, code: str, device_id: str, at: float) -> list[str]:
+    """Spend the code; returns the area it carries (commune codes, maybe none)."""
+    row = tx.one("SELECT expires_at, used_at, area FROM enrollment_codes WHERE code_hash = ?",
+                 (_hash(normalise_code(code)),))
     if row is None:
         raise ApiError(403, "bad_code", "unknown enrollment code")
     if row[1] is not None:
@@ -64,6 +67,7 @@ def _consume_code(tx: Tx, code: str, device_id: str, at: float) -> None:
                (at, device_id, _hash(normalise_code(code))))
     if tx.rowcount != 1:
         raise ApiError(403, "code_used", "the enrollment code was already used")
+    return [c for c in (row[2] or "").split(",") if c]
 
 
 def enroll(db: Database, code: str, public_key_b64: str, name: str | None, then=None) -> str:
@@ -79,11 +83,14 @@ def enroll(db: Database, code: str, public_key_b64: str, name: str | None, then=
 
     def work(tx: Tx) -> None:
         at = now()
-        _consume_code(tx, code, device_id, at)
+        area = _consume_code(tx, code, device_id, at)
         tx.execute("INSERT INTO devices (device_id, public_key, name, enrolled_at) VALUES (?, ?, ?, ?) "
                    "ON CONFLICT (public_key) DO NOTHING", (device_id, public_key_b64, name, at))
         if tx.rowcount != 1:
             raise ApiError(409, "key_already_enrolled", "this public key belongs to an enrolled device")
+        for commune in area:  # the code's area (protocol 4): the communes whose members this device looks up
+            tx.execute("INSERT INTO device_areas (device_id, commune) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                       (device_id, commune))
         if then is not None:
             then(tx, device_id, at)
 

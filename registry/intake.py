@@ -13,6 +13,10 @@ without a valid approval signature (version 1 items: ``approval_required``; vers
 version 2 items rejected (``no_approval_key``). A national ID first registered from *another* device is never
 first-wins: the record is ``held`` for the operator (``fieldapp-registry duplicates``), and no answer names the
 other device's registry ID.
+
+Protocol 4 (docs/protocol.md section 15): a registered person becomes a member (``registry.members``); a new
+enrollment that shares a name, phonetic or Latin match key with a member first registered from another device is
+held too (``records.match_why``); an update item (``fieldapp.domain.update``) is applied by ``registry.updates``.
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from fieldapp.domain.update import is_update
 from fieldapp.outbound import proofs, wire
-from registry import approval as approvals, audit, checks
+from registry import approval as approvals, audit, checks, members, updates
 from registry.config import Settings
 from registry.errors import BatchRefused
 from registry.keys import RegistryKeys
@@ -55,6 +60,8 @@ class Prepared:
     item: dict | None = None
     nid_hmac: str | None = None
     content_mac: str | None = None
+    clean: dict | None = None  # the validated record (in memory only): a new member's version 1, or an update
+    hmacs: dict = field(default_factory=dict)  # keyed HMACs of its match keys (registry.members.hmacs)
 
 
 #: The member number's default form: ``KH-REG-`` and the person's sequence number in 6 digits (``KH-REG-000001``).
@@ -109,9 +116,11 @@ def prepare_item(raw, device_id: str, device_public: bytes, keys: RegistryKeys, 
     clean, problems = checks.check_record(record, raw["enrolled_on"])
     if clean is None:
         return Prepared(rid, "invalid_record", problems)
+    if is_update(clean):
+        return Prepared(rid, item=stored_form(raw, keys), content_mac=keys.content_mac(record), clean=clean)
     nid = checks.national_id(clean)
     return Prepared(rid, item=stored_form(raw, keys), nid_hmac=keys.nid_hmac(nid) if nid else None,
-                    content_mac=keys.content_mac(record))
+                    content_mac=keys.content_mac(record), clean=clean, hmacs=members.hmacs(keys, clean))
 
 
 def _stored(db: Database, device_id: str, key: str) -> tuple[str, dict] | None:
@@ -178,7 +187,8 @@ def _commit(tx: Tx, keys: RegistryKeys, settings: Settings, ctx: dict, prepared:
     if tx.rowcount != 1:
         raise _Raced()
     state = "registered" if settings.register_delay <= 0 else "received"
-    results = [_reject(tx, ctx, p, seq, now) if p.reason else _store(tx, ctx, p, seq, now, state) for p in prepared]
+    results = [_reject(tx, ctx, p, seq, now) if p.reason else _update(tx, keys, ctx, p, seq, now)
+               if is_update(p.clean) else _store(tx, keys, ctx, p, seq, now, state) for p in prepared]
     receipt = {"v": ctx["v"], "batch_id": ctx["batch_id"], "batch_sha256": ctx["sha"],
                "device_id": ctx["device_id"], "idempotency_key": ctx["key"], "issued_at": wire.now_iso(),
                "results": results}
@@ -212,8 +222,32 @@ def _held_result(ctx: dict, rid: str) -> dict:
     return {"record_id": rid, "status": "held" if ctx["v"] >= wire.ITEM_V2 else "accepted"}
 
 
-def _store(tx: Tx, ctx: dict, p: Prepared, seq: int, now: float, state: str) -> dict:
-    """Store one valid record: accepted (new person), duplicate, conflict or held."""
+def _update(tx: Tx, keys: RegistryKeys, ctx: dict, p: Prepared, seq: int, now: float) -> dict:
+    result, refused = updates.apply(tx, keys, device_id=ctx["device_id"], record_id=p.record_id, update=p.clean,
+                                    item=p.item, batch_id=ctx["batch_id"], content_mac=p.content_mac, seq=seq, now=now)
+    if refused:
+        return _reject(tx, ctx, Prepared(p.record_id, refused[0], refused[1]), seq, now)
+    return result
+
+
+def _by_national_id(tx: Tx, ctx: dict, p: Prepared) -> dict | None:
+    """The outcome when the national ID is already a person's: held (another device's) or duplicate; else None."""
+    dev, rid = ctx["device_id"], p.record_id
+    found = tx.one("SELECT registry_id, device_id FROM people WHERE nid_hmac = ?", (p.nid_hmac,)) if p.nid_hmac else None
+    if found is None:
+        return None
+    registry_id, first_device = found
+    if first_device != dev:  # another device registered this national ID first: held, never first-wins
+        tx.execute("UPDATE records SET state = 'held', match_id = ?, match_why = 'national_id' WHERE device_id = ? "
+                   "AND record_id = ?", (registry_id, dev, rid))
+        return _held_result(ctx, rid)
+    tx.execute("UPDATE records SET registry_id = ?, duplicate_of = ? WHERE device_id = ? AND record_id = ?",
+               (registry_id, registry_id, dev, rid))
+    return {"record_id": rid, "status": "duplicate", "registry_id": registry_id}
+
+
+def _store(tx: Tx, keys: RegistryKeys, ctx: dict, p: Prepared, seq: int, now: float, state: str) -> dict:
+    """Store one valid record: accepted (new person and member), duplicate, conflict or held."""
     dev, rid = ctx["device_id"], p.record_id
     row = tx.one("INSERT INTO records (device_id, record_id, batch_id, content_mac, item_version, enrolled_on, state, "
                  "received_at, updated_at, seq, item) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
@@ -229,21 +263,23 @@ def _store(tx: Tx, ctx: dict, p: Prepared, seq: int, now: float, state: str) -> 
             return _held_result(ctx, rid)
         return _with_id({"record_id": rid, "status": "duplicate"}, registry_id)
     tx.execute("DELETE FROM rejections WHERE device_id = ? AND record_id = ?", (dev, rid))
+    known = _by_national_id(tx, ctx, p)
+    if known is not None:
+        return known
+    hold = members.find_hold(tx, p.hmacs, dev)  # the same person enrolled at another office, without the ID
+    if hold is not None:
+        tx.execute("UPDATE records SET state = 'held', match_id = ?, match_why = ? WHERE device_id = ? AND record_id = ?",
+                   (hold[0], hold[1], dev, rid))
+        return _held_result(ctx, rid)
     person = tx.one("INSERT INTO people (nid_hmac, device_id, record_id, created_at) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (nid_hmac) DO NOTHING RETURNING id", (p.nid_hmac, dev, rid, now))
-    if person is None:
-        registry_id, first_device = tx.one("SELECT registry_id, device_id FROM people WHERE nid_hmac = ?",
-                                           (p.nid_hmac,))
-        if first_device != dev:  # another device registered this national ID first: held, never first-wins
-            tx.execute("UPDATE records SET state = 'held', match_id = ? WHERE device_id = ? AND record_id = ?",
-                       (registry_id, dev, rid))
-            return _held_result(ctx, rid)
-        tx.execute("UPDATE records SET registry_id = ?, duplicate_of = ? WHERE device_id = ? AND record_id = ?",
-                   (registry_id, registry_id, dev, rid))
-        return {"record_id": rid, "status": "duplicate", "registry_id": registry_id}
+    if person is None:  # pragma: no cover - batches are serialised by the seq row lock; kept as a safety net
+        return _by_national_id(tx, ctx, p)
     registry_id = registry_id_for(int(person[0]), member_format(tx))
     tx.execute("UPDATE people SET registry_id = ? WHERE id = ?", (registry_id, person[0]))
     tx.execute("UPDATE records SET registry_id = ? WHERE device_id = ? AND record_id = ?", (registry_id, dev, rid))
+    members.create(tx, keys, registry_id=registry_id, clean=p.clean, device_id=dev, record_id=rid,
+                   enrolled_on=p.item["enrolled_on"], now=now)
     return {"record_id": rid, "status": "accepted", "registry_id": registry_id}
 
 

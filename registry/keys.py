@@ -21,7 +21,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from fieldapp.outbound import wire
@@ -37,6 +39,8 @@ def _derived(secret: bytes, info: bytes) -> bytes:
 FILE_MODE = 0o600
 CONTENT_MAC_INFO = b"fieldapp registry content mac v1"
 HASH_WRAP_INFO = b"fieldapp registry content hash wrap v1"
+MEMBER_DATA_INFO = b"fieldapp registry member data v1"
+MATCH_KEY_INFO = b"fieldapp registry match keys v1"
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,31 @@ class RegistryKeys:
         the same content gives the same MAC, and nobody without the registry's keys can test a guess against it."""
         body = wire.canonical_json({k: v for k, v in record.items() if k != "record_id"})
         return hmac.new(self.derived(CONTENT_MAC_INFO), body, hashlib.sha256).hexdigest()
+
+    def match_hmac(self, kind: str, value: str) -> str:
+        """Keyed HMAC of one duplicate match key (``fieldapp.domain.member.match_keys``: national_id, name,
+        phonetic, latin): probable duplicates are found without storing names or birth dates in the clear."""
+        data = f"{kind}:{value}".encode("utf-8", "surrogatepass")
+        return hmac.new(self.derived(MATCH_KEY_INFO), data, hashlib.sha256).hexdigest()
+
+    def member_key(self) -> bytes:
+        """The AES-256-GCM key of the members' lookup entries and versions at rest (HKDF from the national-ID key)."""
+        return self.derived(MEMBER_DATA_INFO)
+
+    def seal_entry(self, doc, label: str) -> str:
+        """``doc`` (JSON) encrypted at rest, bound to ``label`` (e.g. the member number and version): base64."""
+        nonce = os.urandom(12)
+        box = AESGCM(self.member_key()).encrypt(nonce, wire.canonical_json(doc), b"fieldapp-member:" + label.encode())
+        return wire.b64e(nonce + box)
+
+    def open_entry(self, text: str, label: str):
+        """The document ``seal_entry`` sealed under ``label``; ``wire.WireError("undecryptable")`` otherwise."""
+        try:
+            raw = wire.b64d(text)
+            plain = AESGCM(self.member_key()).decrypt(raw[:12], raw[12:], b"fieldapp-member:" + label.encode())
+            return json.loads(plain)
+        except (InvalidTag, ValueError, wire.WireError):
+            raise wire.WireError("undecryptable", "member data") from None
 
 
 def write_new_private(path: Path, data: bytes) -> bool:

@@ -114,8 +114,11 @@ class ResultOut(BaseModel):
     status: Literal["accepted", "duplicate", "rejected", "conflict", "held"] = Field(
         description="held (version 2 batches only): the national ID was first registered from another device")
     registry_id: Optional[str] = None
+    version: Optional[int] = Field(None, description="Protocol 4, an applied update (accepted, or duplicate on a "
+                                   "resend): the member's version it made")
     reason: Optional[str] = Field(None, description="For rejected: invalid_record, bad_item_signature, undecryptable, "
-                                  "approval_required, bad_approval_signature, no_approval_key, ...")
+                                  "approval_required, bad_approval_signature, no_approval_key; for an update "
+                                  "(protocol 4): unknown_member, not_in_area, stale_version, ...")
     problems: Optional[list[dict]] = Field(None, description="For invalid_record: [{path, code}] (never values)")
 
 
@@ -157,6 +160,7 @@ class StatusRecord(BaseModel):
     state: Literal["received", "registered", "rejected", "held"]
     registry_id: Optional[str] = None
     duplicate: Optional[bool] = None
+    version: Optional[int] = Field(None, description="Protocol 4, an applied update: the member's version it made")
     reason: Optional[str] = None
     problems: Optional[list[dict]] = None
     card: Optional[CardSig] = None
@@ -170,3 +174,55 @@ class StatusOut(BaseModel):
     issued_at: str
     signature: str = Field(description="Ed25519 by the registry signing key (proofs.sign_status) over every other "
                                        "field, base64")
+
+
+class LookupPerson(BaseModel):
+    family_name: str
+    given_name: str
+    family_name_latin: Optional[str] = None
+    given_name_latin: Optional[str] = None
+    relationship: Optional[str] = Field(None, description="Dependents only")
+    sex: Optional[str] = None
+    date_of_birth: Optional[str] = None
+    disability_or_chronic_illness: Optional[bool] = Field(None, description="Dependents only")
+
+
+class LookupEntry(BaseModel):
+    member_no: str
+    version: int = Field(description="The member's current version (1 at registration, + 1 per applied update)")
+    family_name: str
+    given_name: str
+    family_name_latin: Optional[str] = None
+    given_name_latin: Optional[str] = None
+    sex: Optional[str] = None
+    date_of_birth: Optional[str] = None
+    village_code: Optional[str] = None
+    commune_code: Optional[str] = None
+    national_id_masked: Optional[str] = Field(None, description="All but the last three digits masked (******789)")
+    dependents: list[LookupPerson] = []
+    office_commune: Optional[str] = Field(None, description="Commune of the office that registered the member")
+    registered_on: Optional[str] = None
+    card: Optional[CardSig] = Field(None, description="The registry's card signature for this version (sig: "
+                                    "base64url, no padding)")
+
+
+class LookupPage(BaseModel):
+    format: Literal["fieldapp-lookup"]
+    v: int = Field(description="1")
+    device_id: str
+    area: list[str] = Field(description="The device's area: commune codes, sorted")
+    area_id: str = Field(description="First 16 hex digits of SHA-256 of the comma-joined sorted communes")
+    since: int = Field(description="Where this page starts (0 after a reset)")
+    cursor: int = Field(description="Pass as ?since= next time")
+    reset: bool = Field(description="True: replace every member held (since 0, or the device's area changed)")
+    more: bool = Field(description="True: another page waits; ask again at once with since=cursor")
+    members: list[LookupEntry] = Field(description="Lookup entries changed after since, in change order "
+                                       "(fieldapp.domain.member.lookup_entry)")
+    removed: list[str] = Field(description="Member numbers that left the device's scope after since")
+    issued_at: str
+
+
+class LookupOut(BaseModel):
+    page: LookupPage
+    signature: str = Field(description="Ed25519 by the registry signing key (proofs.sign_lookup) over canonical JSON "
+                                       "of {purpose: fieldapp-lookup-v1, page}, base64")

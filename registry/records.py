@@ -22,7 +22,7 @@ CHUNK = 500
 
 def _record_view(row: tuple) -> dict:
     """A record's status entry, without null fields (status answers are signed as sent)."""
-    record_id, state, registry_id, duplicate_of, seq = row
+    record_id, state, registry_id, duplicate_of, member_version, seq = row
     out = {"record_id": record_id, "state": state}
     if state == "held":
         return out  # no registry ID: the one it matched is another device's
@@ -30,6 +30,8 @@ def _record_view(row: tuple) -> dict:
         out["registry_id"] = registry_id
     if duplicate_of:
         out["duplicate"] = True
+    if member_version is not None:  # an applied update (protocol 4): the member's version it made
+        out["version"] = int(member_version)
     return out
 
 
@@ -38,7 +40,7 @@ def _rejection_view(row: tuple) -> dict:
     return {"record_id": record_id, "state": "rejected", "reason": reason, "problems": json.loads(problems or "[]")}
 
 
-_REC_COLS = "record_id, state, registry_id, duplicate_of, seq"
+_REC_COLS = "record_id, state, registry_id, duplicate_of, member_version, seq"
 _REJ_COLS = "record_id, reason, problems, seq"
 
 

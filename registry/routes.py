@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from collections import Counter
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -12,17 +13,18 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fieldapp.domain.geo import DATA_VERSION as geo_version
 from fieldapp.domain.occupations import OCCUPATIONS_VERSION as occ_version
 from fieldapp.outbound import proofs, wire
-from registry import approval, cards, devices, intake, logs, records, scheme
+from registry import approval, cards, devices, intake, logs, lookup, records, scheme
 from registry.errors import ApiError
 from registry.models import (ApprovalKeyIn, ApprovalKeyOut, ChallengeIn, ChallengeOut, EnrollIn, EnrollOut, ErrorOut,
-                             HealthOut, KeysOut, ReceiptOut, ReferenceOut, SchemeFactsOut, StatusIn, StatusOut, TokenIn,
+                             HealthOut, KeysOut, LookupOut, ReceiptOut, ReferenceOut, SchemeFactsOut, StatusIn, StatusOut, TokenIn,
                              TokenOut)
 
 router = APIRouter(prefix="/v1")
 bearer = HTTPBearer(auto_error=False, description="Token from POST /v1/auth/token")
 # Protocol versions spoken: 1 (release 0.1.0 laptops), 2 (approval signatures), 3 (cards in status answers, the
-# signed scheme facts); items and batches are still versions 1 and 2 (docs/protocol.md section 14)
-PROTOCOL = [wire.ITEM_V1, wire.ITEM_V2, 3]
+# signed scheme facts), 4 (member lookup, updates, cross-device holds by name); items and batches are still
+# versions 1 and 2 (docs/protocol.md sections 14 and 15)
+PROTOCOL = [wire.ITEM_V1, wire.ITEM_V2, 3, 4]
 WHY = {400: "Malformed request (error: malformed, bad_public_key, bad_batch_signature, bad_approval_proof, ...)",
        401: "Not authenticated (error: bad_token, token_expired, unknown_device, bad_nonce, bad_signature)",
        403: "Forbidden (error: device_revoked, device_mismatch, bad_code, code_used, code_expired)",
@@ -200,3 +202,23 @@ def status_since(request: Request, since: str = Query("0", max_length=20, patter
     found, cursor, more = records.status_since(c.db, device[0], int(since), c.settings.status_page)
     return signed_status(request, device[0], {"records": found, "cursor": str(cursor), "more": more}, cards)
 
+
+
+@router.get("/lookup", response_model=LookupOut, responses=AUTH_ERRORS)
+def member_lookup(request: Request,
+                  since: str = Query("0", max_length=20, pattern=r"^[0-9]{1,18}$",
+                                     description="cursor of the previous page; 0 for a first snapshot"),
+                  area: str = Query("", max_length=16, pattern=r"^[0-9a-f]{0,16}$",
+                                    description="the area_id the device holds; another than its current one: reset"),
+                  limit: int = Query(lookup.DEFAULT_LIMIT, ge=1, le=lookup.MAX_LIMIT,
+                                     description="most members in the page (default 5000, at most 10000)"),
+                  device: tuple[str, bytes] = Depends(current_device)):
+    """Protocol 4: the registered members of this device's area (and those it has a record of) changed after
+    ``since``, signed by the registry (``proofs.sign_lookup``); gzip when the client accepts it."""
+    c = ctx(request)
+    signed = lookup.signed_page(c.db, c.keys, device[0], int(since), area or None, limit)
+    body = wire.canonical_json(signed)
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        return Response(gzip.compress(body, 6), media_type="application/json",
+                        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+    return Response(body, media_type="application/json", headers={"Vary": "Accept-Encoding"})

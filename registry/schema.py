@@ -1,9 +1,10 @@
-"""The registry's tables (schema version 2) and the migration from version 1 (release 0.1.0).
+"""The registry's tables (schema version 3) and the migrations from versions 1 (release 0.1.0) and 2.
 
 ``create_or_upgrade(tx, ...)`` runs inside the one migration transaction that ``storage.Database.migrate`` opens
 (serialised by an advisory lock on PostgreSQL and by ``BEGIN IMMEDIATE`` on SQLite, so processes starting together
-migrate once): a new database gets version 2; a version 1 database is upgraded in place, every record, person,
-device, receipt and rejection kept; a version 2 database is left alone; a newer one is refused.
+migrate once): a new database gets version 3; a version 1 or 2 database is upgraded in place, every record,
+person, device, receipt and rejection kept; a version 3 database is left alone; a newer one is refused. What
+version 3 adds (members, their versions and the lookup feed of protocol 4) is in ``registry.schema_v3``.
 
 What version 2 changes (docs/protocol.md section 11):
 
@@ -26,7 +27,7 @@ from fieldapp.base.sqlscript import statements
 from fieldapp.outbound import wire
 from registry import logs
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 PAGE = 500
 
 BASE = """
@@ -106,21 +107,25 @@ def _run(tx, script: str, serial: str, **names) -> None:
 
 
 def create_or_upgrade(tx, serial: str, keys_loader: Callable | None) -> str:
-    """Bring the database to version 2 inside ``tx``; return what was done: created, upgraded or current."""
+    """Bring the database to version 3 inside ``tx``; return what was done: created, upgraded or current."""
+    from registry import schema_v3
+
     tx.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     row = tx.one("SELECT value FROM meta WHERE key = 'schema_version'")
     version = row[0] if row else None
-    if version not in (None, "1", SCHEMA_VERSION):
+    if version not in (None, "1", "2", SCHEMA_VERSION):
         raise SchemaTooNew(f"schema version {version}")
     done = "current"
     if version == "1":
         _upgrade_v1(tx, serial, keys_loader)
         done = "upgraded"
     else:
-        done = "created" if version is None else done
+        done = "created" if version is None else "upgraded" if version == "2" else done
         _run(tx, SCHEMA, serial)
     _run(tx, V2_EXTRA, serial)
     tx.execute("INSERT INTO counters (name, value) VALUES ('seq', 0) ON CONFLICT (name) DO NOTHING")
+    if version != SCHEMA_VERSION:
+        schema_v3.upgrade(tx, "sqlite" if "AUTOINCREMENT" in serial.upper() else "postgres", keys_loader, version)
     tx.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE "
                "SET value = excluded.value", (SCHEMA_VERSION,))
     return done
@@ -173,5 +178,5 @@ def _upgrade_v1(tx, serial: str, keys_loader: Callable | None) -> None:
     tx.execute("INSERT INTO meta (key, value) VALUES ('upgraded_from_1_at', ?) ON CONFLICT (key) DO NOTHING",
                (wire.now_iso(),))
     logs.event("schema_upgraded", logging.WARNING if unreadable else logging.INFO, from_version=1,
-               to_version=int(SCHEMA_VERSION), records=copied, unreadable=unreadable,
+               to_version=2, records=copied, unreadable=unreadable,
                ms=round((time.monotonic() - started) * 1000))

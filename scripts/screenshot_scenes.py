@@ -21,6 +21,7 @@ from ui.qt import QApplication, QEvent, QGuiApplication, Qt, QtGui, QtWidgets
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import ui_words  # noqa: E402 (what the translation test counts as English or ASCII digits in Khmer)
+from screenshot_lookup import DATA as LOOKUP_DATA, LookupScenes  # noqa: E402 (issue 13's scenes)
 
 HOUSEHOLD = {  # a worker, the spouse and three children (one over 18 with a chronic illness): Review's preview
     "family_name": "សុខ", "given_name": "ចន្ទា", "family_name_latin": "Sok", "given_name_latin": "Chanda",
@@ -62,7 +63,7 @@ def add_household(data_dir: Path, accounts: dict) -> str:
     return record_id
 
 
-class Pass:
+class Pass(LookupScenes):
     """Every shot of one screen size, in the languages asked for, into ``out``."""
 
     def __init__(self, app, out: Path, size: tuple[int, int], suffix: str = ""):
@@ -70,7 +71,8 @@ class Pass:
         self.made: list[Path] = []
         self.notes: list[str] = []
         self.ctx = self.window = None
-        self.data: tuple[str, ...] = DATA  # names and IDs the demo put in the store: data, not interface text
+        self.data: tuple[str, ...] = DATA + LOOKUP_DATA  # names and IDs the demo put in the store: data, not UI text
+        self.lookup_ids: dict | None = None  # the member lookup's records (``screenshot_lookup.add_lookup``)
 
     # ------------------------------------------------------------------ waiting and keys
     def pump(self, until=None, timeout: float = 30.0, settle: float = 0.4, what: str = "") -> None:
@@ -220,9 +222,21 @@ class Pass:
         self.address_ambiguous(lang)
         self.enroll_failed(lang)
         self.member_and_card(lang)
+        if self.lookup_ids:
+            self.lookup_scenes(lang, self.lookup_ids)
         self.key(Qt.Key_L, Qt.ControlModifier)  # lock
         self.pump(until=lambda: self.window.locked, what="the lock screen")
         self.shoot("locked", lang)
+        self.close()
+
+    def lookup_only(self, data_dir: Path, lang: str, demo: dict) -> None:
+        """The member lookup's scenes alone (the 1024x768 pass shoots them in English too)."""
+        self.open(data_dir, lang, demo, None)
+        login = self.window.login
+        self.pump(until=lambda: login.user.count() > 0, what="the user list")
+        self.log_in("supervisor", demo["accounts"]["supervisor"])
+        self.pump(settle=1.0)
+        self.lookup_scenes(lang, self.lookup_ids)
         self.close()
 
     def review_household(self, lang: str, record_id: str) -> None:

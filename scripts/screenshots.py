@@ -12,7 +12,10 @@ login-lockout, home, enroll, records, review, sync, users, settings, locked), an
 (home-outreach), Review with a household opened across the screen (review-household, and scrolled to its
 history: review-household-end), the village picker with a name many villages
 share (address-ambiguous), a failed submit (enroll-failed), a registered record found by its member number
-(record-member) and its card in the print preview (print-preview); the scenes are in ``screenshot_scenes.py``.
+(record-member) and its card in the print preview (print-preview); the member lookup's shots (issue 13, also in
+English at 1024x768: ``<shot>-en-1024.png``): the enrollment form's duplicate check finding a member already
+registered (lookup-hit), an update in Review (update-review) and a record held for review at the registry
+(held-status). The scenes are in ``screenshot_scenes.py`` and ``screenshot_lookup.py``.
 
 Demo data: the store ``fieldapp --demo`` builds (``sync.demo``: two accounts, synthetic records in every state) plus
 one household (a worker, the spouse, three children, one ill) that was returned once and submitted again,
@@ -38,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("FIELDAPP_KDF_TARGET_MS", "0")  # a throw-away demo store: the fast key-slot parameters do
 PASSES = {"1366x768": ("en", "km"), "1024x768": ("km",)}
+LOOKUP_ONLY = {"1024x768": ("en",)}  # the member lookup's shots (issue 13) also in English at 1024x768
 SUFFIX = {"1366x768": "", "1024x768": "-1024"}
 
 
@@ -123,11 +127,13 @@ def build_demo(data_dir: Path, with_registry: bool):
     demo._fill(store)
     info = {"accounts": dict(demo.DEMO_ACCOUNTS)}
     household = add_household(data_dir, info["accounts"])
+    from screenshot_lookup import add_lookup
     from ui.screens.login import remember_login_names
 
     with store.unlock("supervisor", demo.DEMO_ACCOUNTS["supervisor"]) as sup:
         remember_login_names(sup)  # the login list's full names, as on a laptop where someone has signed in before
     if not with_registry:
+        info["lookup"] = add_lookup(data_dir, info["accounts"])
         return info, household, None
     from fieldapp.outbound.spool import Spool
     from sync.service import SyncService
@@ -148,6 +154,7 @@ def build_demo(data_dir: Path, with_registry: bool):
         time.sleep(1)
         SyncService(data_dir).sync_once(timeout=60)
     info["registry_url"] = f"http://127.0.0.1:{port}"
+    info["lookup"] = add_lookup(data_dir, info["accounts"])  # after the sync: a held record stays as it is left
     return info, household, registry
 
 
@@ -167,9 +174,12 @@ def run_pass(size: str, out: Path, display: int | None, with_registry: bool) -> 
         app = make_application([sys.argv[0]])
         demo, household, registry = build_demo(tmp / "demo", with_registry)
         shots = Pass(app, out, tuple(int(n) for n in size.split("x")), SUFFIX[size])
+        shots.lookup_ids = demo.get("lookup")
         for lang in PASSES[size]:
             shots.first_run(tmp, lang)
             shots.every_screen(tmp / "demo", lang, demo, household)
+        for lang in LOOKUP_ONLY.get(size, ()):
+            shots.lookup_only(tmp / "demo", lang, demo)
         for note in shots.notes:
             print(f"note {size}: {note}", flush=True)
         return 0

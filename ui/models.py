@@ -37,7 +37,10 @@ def slim(record: dict) -> dict:
             "created_at": record.get("created_at") or "", "name": _name(data, "family_name", "given_name"),
             "name_latin": _name(data, "family_name_latin", "given_name_latin"),
             "national_id": str(data.get("national_id") or ""), "phone": str(data.get("phone") or ""),
-            "duplicates": len(record.get("duplicates") or []), "member_no": record.get("member_no") or ""}
+            "duplicates": len(record.get("duplicates") or []), "member_no": record.get("member_no") or "",
+            "kind": "update" if record.get("kind") == "update" or data.get("kind") == "update" else "enrollment",
+            "member_ref": record.get("member_ref") or (data.get("member_no") if data.get("kind") == "update" else "")
+            or ""}
 
 
 def fetch_page(session, query: dict, offset: int, limit: int, generation: int = 0) -> tuple[int, list[dict]]:
@@ -198,6 +201,8 @@ class RecordsModel(QtCore.QAbstractTableModel):
         return None
 
     def _display(self, row: dict, column: str) -> str:
+        if row.get("kind") == "update" and column in ("state", "name", "member_no"):
+            return self._update_cell(row, column)
         if column == "state":  # in plain words once it has left ("Sent, waiting for the registry"); the number has
             # its own column
             if row["state"] == "registered":
@@ -214,6 +219,18 @@ class RecordsModel(QtCore.QAbstractTableModel):
         if column == "reason":
             return reasons.render(row["reason"], self.ctx.lang)
         return row[column]
+
+    def _update_cell(self, row: dict, column: str) -> str:
+        """An update's row: its kind where the name goes ("Update of member no. …", with the member's names when
+        the search found them), the member number, and its status in plain words."""
+        if column == "member_no":
+            return row["member_ref"]
+        if column == "name":
+            kind = self.ctx.tr("forms.records.kind_update", member_no=row["member_ref"])
+            return f"{kind}: {row['name']}" if row["name"] else kind
+        if row["state"] == "registered":
+            return self.ctx.tr("forms.update.applied", member_no=row["member_ref"])
+        return plain_status(row["state"], row.get("reason") or None, None, self.ctx.lang)
 
     def _long_date(self, value: str) -> str:
         try:

@@ -31,6 +31,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
     p.add_argument("--submit", action="store_true", help="submit it for review at once")
     p = cmd("rebase", cmd_rebase, "copy an update refused as stale onto the member's current version; prints the ID")
     p.add_argument("record_id", metavar="ID", help="the update's record ID")
+    p.add_argument("--submit", action="store_true", help="submit the re-based update for review at once")
 
 
 def _name(entry: dict) -> str:
@@ -67,20 +68,26 @@ def _changes(path: str) -> dict:
     return changes
 
 
+def _submit(session, record_id: str) -> None:
+    from fieldapp.store import records
+
+    try:
+        records.submit(session, record_id)
+    except records.ValidationFailed as exc:  # the draft is kept: say its ID, then every problem
+        print(record_id)
+        for p in exc.problems:
+            print(f"{p.path or '-'}: {p.message()}", file=sys.stderr)
+        raise
+
+
 def cmd_update(args):
-    from fieldapp.store import records, updates
+    from fieldapp.store import updates
 
     changes = _changes(args.changes)
     with unlock(args) as session:
         record_id = updates.new_update(session, args.member_no, changes)
         if args.submit:
-            try:
-                records.submit(session, record_id)
-            except records.ValidationFailed as exc:  # the draft is kept: say its ID, then every problem
-                print(record_id)
-                for p in exc.problems:
-                    print(f"{p.path or '-'}: {p.message()}", file=sys.stderr)
-                raise
+            _submit(session, record_id)
     print(record_id)
     say("core.cli.update_submitted" if args.submit else "core.cli.update_drafted", member_no=args.member_no.upper())
 
@@ -90,5 +97,7 @@ def cmd_rebase(args):
 
     with unlock(args) as session:
         new_id = updates.rebase(session, args.record_id)
+        if args.submit:
+            _submit(session, new_id)
     print(new_id)
     say("core.cli.rebased")

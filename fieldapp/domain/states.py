@@ -77,6 +77,10 @@ PULL_RANK = {S.QUEUED.value: 0, S.QUARANTINED.value: 1, S.SYNCED.value: 2, S.REG
 # What a verified receipt's status makes of a spool item (``spool.apply_receipt``).
 RECEIPT_STATUS = {"accepted": S.SYNCED.value, "duplicate": S.SYNCED.value, "held": S.SYNCED.value,
                   "rejected": S.QUARANTINED.value, "conflict": S.QUARANTINED.value}
+# Refusals that sending again can never change (an update based on a member version the registry has moved past,
+# a member it does not know or that this device does not serve): a receipt's ``rejected`` with one of these reasons
+# makes the item ``registry_rejected`` at once (final; the worker re-bases an update), not ``quarantined``.
+FINAL_REFUSALS = frozenset({"stale_version", "unknown_member", "not_in_area"})
 # What a ``/v1/status`` answer makes of a synced spool item (``spool.apply_status``).
 STATUS_ANSWER = {"registered": S.REGISTERED.value, "rejected": S.REGISTRY_REJECTED.value}
 
@@ -114,7 +118,7 @@ TRANSITIONS: dict[str, frozenset[tuple[str | None, str | None]]] = {
 # The same moves as ``spool.db`` makes them on its items (``None``: the item is added).
 SPOOL_TRANSITIONS: dict[str, frozenset[tuple[str | None, str]]] = {
     "add": frozenset({(None, S.QUEUED.value)}),
-    "receipt": _pairs([S.QUEUED.value], set(RECEIPT_STATUS.values())),  # includes ``not_in_receipt`` -> quarantined
+    "receipt": _pairs([S.QUEUED.value], {*RECEIPT_STATUS.values(), S.REGISTRY_REJECTED.value}),  # FINAL_REFUSALS
     "quarantine": frozenset({(S.QUEUED.value, S.QUARANTINED.value)}),
     "status": _pairs([S.SYNCED.value], STATUS_ANSWER.values()),
     "requeue": frozenset({(S.QUARANTINED.value, S.QUEUED.value)}),

@@ -207,6 +207,9 @@ def _proven(ev: dict, rid: str, dev, cache: dict) -> tuple[bool, str | None, str
                 None) if res else (False, None, None)
     if claimed == State.REGISTRY_REJECTED:
         res = _status_says(cache, answer, rid, dev, "rejected") if answer else None
+        if res is None and ev["receipt"]:  # a final refusal in the receipt itself (states.FINAL_REFUSALS)
+            res = _receipt_says(cache, ev["receipt"], rid, dev, ("rejected",))
+            res = res if res and res.get("reason") in states.FINAL_REFUSALS else None
         return (True, None, known_reason(res.get("reason") or "rejected")) if res else (False, None, None)
     return False, None, None
 

@@ -7,7 +7,7 @@ import json
 import sqlite3
 
 from fieldapp.base.encoding import now_epoch
-from fieldapp.domain.states import RECEIPT_STATUS, STATUS_ANSWER, State
+from fieldapp.domain.states import FINAL_REFUSALS, RECEIPT_STATUS, STATUS_ANSWER, State
 
 _SYNCED_STATUSES = RECEIPT_STATUS
 _now = now_epoch
@@ -119,6 +119,8 @@ class EngineSide:
                     continue
                 members.discard(rid)
                 state = _SYNCED_STATUSES[status]
+                if status == "rejected" and res.get("reason") in FINAL_REFUSALS:
+                    state = State.REGISTRY_REJECTED.value  # sending again cannot change it (states.FINAL_REFUSALS)
                 reason = None if state == State.SYNCED else str(res.get("reason") or status)[:200]
                 c.execute("UPDATE items SET state=?, registry_id=COALESCE(?, registry_id), reason=?,"
                           " updated_at=? WHERE record_id=?",

@@ -112,10 +112,15 @@ def find_duplicates(conn, record_id: str | None, keys: dict, limit: int = MAX_CA
 
 def _looked_up(conn, local: list[dict], found: list[dict]) -> list[dict]:
     """Looked-up members (``members.candidates``) as duplicate candidates, leaving out those a local candidate
-    already stands for (the laptop's own registered record of the member)."""
+    already stands for (the laptop's own registered record of the member). A local candidate that is registered
+    gets its ``member_no`` (in place): "already registered" either way."""
     ids = [c["record_id"] for c in local]
-    known = {n for (n,) in conn.execute(f"SELECT member_no FROM records WHERE id IN ({', '.join('?' * len(ids))}) "
-                                        "AND member_no IS NOT NULL", ids)} if ids else set()
+    numbers = dict(conn.execute(f"SELECT id, member_no FROM records WHERE id IN ({', '.join('?' * len(ids))}) "
+                                "AND member_no IS NOT NULL", ids)) if ids else {}
+    for cand in local:
+        if cand["record_id"] in numbers:
+            cand["member_no"] = numbers[cand["record_id"]]
+    known = set(numbers.values())
     return [{"member_no": m["member_no"], "office_commune": m["office_commune"], "reasons": m["reasons"],
              "version": m["version"], "visible": True, "registered": True, "entry": m["entry"]}
             for m in found if m["member_no"] not in known]

@@ -9,6 +9,7 @@ afterwards, so runs never see each other's data or keys.
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -21,6 +22,30 @@ import pytest
 import requests
 
 from helpers import registry_client as client
+
+
+def _distinct_people(make):
+    """Protocol 4 holds a record from another device whose normalised name, birth date and commune match a member's
+    (``registry.members``): ``make_record`` picks its names from a short list with one birth date and village, so
+    unless a test gives them, each record gets a random birth date and village (two records stay two people)."""
+    villages: list[str] = []
+
+    def make_record(record_id=None, national_id="auto", **over):
+        if not villages:
+            from fieldapp.domain import geo
+
+            villages.extend(u.code for u in geo.all_units("village"))
+        if "date_of_birth" not in over:
+            over["date_of_birth"] = f"{random.randrange(1950, 2000)}-{random.randrange(1, 13):02d}-" \
+                                    f"{random.randrange(1, 29):02d}"
+        over.setdefault("village_code", random.choice(villages))
+        return make(record_id, national_id, **over)
+
+    make_record.__doc__ = make.__doc__
+    return make_record
+
+
+client.make_record = _distinct_people(client.make_record)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

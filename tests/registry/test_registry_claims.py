@@ -108,7 +108,7 @@ def test_the_operator_resolves_held_records_and_the_device_sees_the_outcome(regi
     assert [r["status"] for r in results(v2device, [same, other])] == ["held", "held"]
     cursor = v2device.status(since="0")["cursor"]
     listed = [x for x in json.loads(registry_server.cli("duplicates").stdout) if x["device_id"] == v2device.device_id]
-    assert {x["why"] for x in listed} == {"national_id_first_registered_by_another_device"}
+    assert {x["why"] for x in listed} == {"national_id"}
     assert {(x["record_id"], x["matched_registry_id"], x["matched_device_id"]) for x in listed} == {
         (same["record_id"], theirs[0]["registry_id"], squatter.device_id),
         (other["record_id"], theirs[1]["registry_id"], squatter.device_id)}

@@ -40,7 +40,7 @@ def rows(server, sql: str, params=()) -> list:
 def check_upgraded(server, before: dict) -> None:
     after = {t: server.count(f"SELECT COUNT(*) FROM {t}") for t in TABLES}
     assert after == {t: before[t] for t in TABLES}
-    assert rows(server, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert rows(server, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
     assert server.count("SELECT COUNT(*) FROM records WHERE content_mac IS NULL") == 0
     assert server.count("SELECT COUNT(*) FROM people WHERE device_id IS NULL") == 0
     for (item,) in rows(server, "SELECT item FROM records"):
@@ -178,7 +178,7 @@ def test_other_keys_or_a_newer_schema_leave_the_database_untouched(tmp_path):
     assert table_counts(stranger / "registry.db")["records"] == table_counts(tmp_path / "v1" / "registry.db")["records"]
     conn = sqlite3.connect(stranger / "registry.db")
     assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("1",)
-    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     conn.commit()
     conn.close()
     with pytest.raises(SchemaTooNew):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fieldapp.domain.states import label_id
+from fieldapp.domain.update import is_update
 from fieldapp.store import drafts, records
 from ui.qt import QMessageBox, Qt
 from ui.screens.enroll_fields import has_name
@@ -140,8 +141,8 @@ class DraftFlow:
         self.ctx.worker.run(drafts.latest_draft, on_done=self._got_latest, on_error=lambda _exc: None)
 
     def _got_latest(self, found) -> None:
-        if not found or self.record_id is not None or has_name(self.collect()):
-            return
+        if not found or self.record_id is not None or has_name(self.collect()) or is_update(found.get("data")):
+            return  # an update's draft is offered in its own form (Members), not here
         self._resume = found
         self.resume_notice.setVisible(True)
         self._retranslate_resume()
@@ -175,6 +176,15 @@ class DraftFlow:
                                                          on_error=self._submit_failed))
 
     def _loaded(self, record: dict) -> None:
+        if is_update(record.get("data")):  # a change request: its own form, in Members
+            from ui.screens.records import workspace_of
+
+            workspace = workspace_of(self)
+            members = workspace.screens.get("members") if workspace is not None else None
+            if members is not None:
+                workspace.show_screen("members")
+                members.edit_update(record["id"])
+            return
         if record["state"] not in records.EDITABLE:
             state = record["state"]
             self.say(self.status, lambda: self.t("forms.enroll.not_editable", state=self.t(label_id(state))))

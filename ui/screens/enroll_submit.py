@@ -7,6 +7,7 @@ then ``records.submit``; after it an empty form, at the top, ready for the next 
 from __future__ import annotations
 
 from fieldapp.store import records
+from ui.member_jobs import duplicate_check
 from ui.qt import Qt
 from ui.screens.enroll_fields import problem_order
 from ui.widgets.duplicates import DuplicatesDialog
@@ -27,7 +28,7 @@ class SubmitFlow:
         self.save_draft(force=True, then=self._check_duplicates)
 
     def _check_duplicates(self) -> None:
-        self.ctx.worker.run(records.duplicate_candidates, self.collect(), self.record_id,
+        self.ctx.worker.run(duplicate_check, self.collect(), self.record_id,
                             on_done=self._got_duplicates, on_error=self._submit_failed)
 
     def _got_duplicates(self, candidates: list) -> None:
@@ -37,6 +38,7 @@ class SubmitFlow:
         dialog = self.duplicates_dialog = DuplicatesDialog(self.ctx, candidates, self)
         dialog.accepted.connect(self._submit_now)
         dialog.rejected.connect(lambda: self.say(self.status, lambda: self.t("forms.enroll.submit_cancelled")))
+        dialog.open_member.connect(self._open_member)
         dialog.finished.connect(lambda _r, back=self.focusWidget(): self._dialog_closed(back))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -46,6 +48,17 @@ class SubmitFlow:
         self.duplicates_dialog = None
         self.window().activateWindow()
         (back if back is not None and self.isAncestorOf(back) else self.submit_button).setFocus(Qt.PopupFocusReason)
+
+    def _open_member(self, member_no: str) -> None:
+        """The person is already registered: their member opens in Members (the draft is kept, not submitted)."""
+        self.say(self.status, lambda: self.t("forms.enroll.opened_member", member_no=member_no))
+        from ui.screens.records import workspace_of
+
+        workspace = workspace_of(self)
+        members = workspace.screens.get("members") if workspace is not None else None
+        if members is not None:
+            workspace.show_screen("members")
+            members.open_member(member_no)
 
     def _submit_now(self) -> None:
         self.duplicates_dialog = None

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from fieldapp.domain.dates import parse_date
 from fieldapp.domain.states import label_id
-from fieldapp.store import preview as record_preview
 from fieldapp.store.records import EDITABLE, STATES
+from ui.member_jobs import load_record, rebase
 from ui.models import COLUMNS, RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QEvent, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QShortcut,
                    QStackedWidget, Qt, QTimer, QtWidgets, QVBoxLayout, QWidget)
@@ -117,6 +117,8 @@ class RecordsScreen(Screen):
         self.record_page.back.connect(self.show_list)
         self.record_page.edit.connect(self.edit_record)
         self.record_page.message.connect(self._print_message)
+        self.record_page.update_member.connect(self.update_member)
+        self.record_page.rebase.connect(self.rebase)
         self.pages = QStackedWidget(self)
         self.pages.addWidget(self.list_page)
         self.pages.addWidget(self.record_page)
@@ -262,7 +264,7 @@ class RecordsScreen(Screen):
 
     def open_record(self, record_id: str) -> None:
         """Show any record this user may see, read-only, in place of the list (loaded on the worker)."""
-        self.ctx.worker.run(record_preview.load, record_id, on_done=self._opened, on_error=self._load_failed)
+        self.ctx.worker.run(load_record, record_id, on_done=self._opened, on_error=self._load_failed)
 
     def _opened(self, preview: dict) -> None:
         self.pages.setCurrentWidget(self.record_page)
@@ -280,10 +282,41 @@ class RecordsScreen(Screen):
             self._error = None
             self.status.setText(self.t("forms.enroll.not_editable", state=self.t(label_id(info["state"]))))
             return
-        self.edit_record(info["id"])
+        self.edit_record(info["id"], info.get("kind"))
 
-    def edit_record(self, record_id: str) -> None:
-        """Open a draft or returned record in the form (Enroll)."""
+    def _members(self):
+        workspace = workspace_of(self)
+        members = workspace.screens.get("members") if workspace is not None else None
+        if members is not None:
+            self.pages.setCurrentWidget(self.list_page)
+            workspace.show_screen("members")
+        return members
+
+    def update_member(self, member_no: str, record_id: str) -> None:
+        """*Update…* on a registered record: the update form for its member (Members)."""
+        members = self._members()
+        if members is not None:
+            members.update_member(member_no, record_id)
+
+    def rebase(self, record_id: str) -> None:
+        """*Re-base* on a stale refusal: a new draft on the member's current version, opened in its form."""
+        self.ctx.worker.run(rebase, record_id, on_done=self._rebased, on_error=self._load_failed)
+
+    def _rebased(self, new_id: str) -> None:
+        self.ctx.notify_records_changed()
+        members = self._members()
+        if members is not None:
+            members.edit_update(new_id)
+
+    def edit_record(self, record_id: str, kind: str | None = None) -> None:
+        """Open a draft or returned record in the form (Enroll; an update in its form in Members)."""
+        preview = self.record_page.view.preview
+        if kind == "update" or (kind is None and self.record_page.is_update()
+                                and preview["record"]["id"] == record_id):
+            members = self._members()
+            if members is not None:
+                members.edit_update(record_id)
+            return
         workspace = workspace_of(self)
         enroll = workspace.screens.get("enroll") if workspace is not None else None
         if enroll is None or not hasattr(enroll, "open_record"):

@@ -15,7 +15,7 @@ from fieldapp import services
 from fieldapp.domain import reasons
 from fieldapp.domain.reasons import REVIEW_REASONS
 from fieldapp.outbound import outbox
-from fieldapp.store import preview as record_preview
+from ui.member_jobs import load_record
 from ui.models import COLUMNS, RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QEvent, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QPushButton,
                    QShortcut, Qt, QtWidgets, QVBoxLayout, QWidget)
@@ -33,8 +33,9 @@ BACK_KEYS = "Esc"
 
 
 def load_review(session, record_id: str) -> dict:
-    """Worker job: the record as a household preview (``fieldapp.store.preview.load``)."""
-    return record_preview.load(session, record_id)
+    """Worker job: the record as a household preview (``fieldapp.store.preview.load``), or an update as its member
+    number, base version, summary and before/after (``ui.member_jobs.load_record``)."""
+    return load_record(session, record_id)
 
 
 def review_and_publish(session, record_ids: list[str], action: str, reason: str | None) -> tuple[str, list[str]]:

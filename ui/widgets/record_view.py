@@ -7,6 +7,8 @@ flag (and what the coverage rule says where it matters), the full address "Villa
 Province", phone, IDs, occupation, the consent (method and time), the enrolling worker by full name and when,
 the possible duplicates with the fields that differ, and the history in local time. Khmer digits in Khmer.
 Everything wraps; the view scrolls up and down (arrow keys and Page Up/Down once it has the focus), never sideways.
+An update (change request; ``ui.member_jobs.load_record`` gives its ``update`` preview) shows its member number, base
+version, what changes with the reasons, and the member before and after (``UpdateSummary``) instead of a household.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from __future__ import annotations
 from fieldapp.domain import household, reasons
 from fieldapp.domain.occupations import choice_label
 from fieldapp.domain.problem import field_label
+from fieldapp.domain.update import is_update
 from fieldapp.proof.status import plain_status
 from ui.qt import QFormLayout, QGroupBox, QLabel, QScrollArea, Qt, QtWidgets, QVBoxLayout, QWidget
 from ui.widgets.duplicates import DuplicatesView, short_id
 from ui.widgets.household_view import HistoryGrid, PeopleGrid, WrapLabel, fit_to_words, when_text
+from ui.widgets.update_view import UpdateSummary
 
 QHeaderView = QtWidgets.QHeaderView
 
@@ -82,6 +86,16 @@ def detail_values(ctx, preview: dict) -> dict[str, str]:
     return values
 
 
+def record_status(ctx, record: dict) -> str:
+    """A record's status in plain words (``fieldapp.proof.status.plain_status``): an update's kind and version too
+    where the core's status words take them."""
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    member_no = record.get("member_no") or record.get("member_ref") or data.get("member_no")
+    if (record.get("kind") == "update" or is_update(data)) and record["state"] == "registered":
+        return ctx.tr("forms.update.applied", member_no=member_no)
+    return plain_status(record["state"], record.get("reason"), member_no, ctx.lang)
+
+
 class RecordView(QScrollArea):
     """The household preview of one record; ``set_preview(None)`` shows a hint instead."""
 
@@ -136,8 +150,9 @@ class RecordView(QScrollArea):
         self.history_box = QGroupBox(body)
         self.history = HistoryGrid(self.history_box)
         QVBoxLayout(self.history_box).addWidget(self.history)
-        for widget in (self.placeholder, self.title, self.state_line, self.reason_line, self.household_box,
-                       self.details_box, self.dup_box, self.history_box):
+        self.update_box = UpdateSummary(ctx, body)
+        for widget in (self.placeholder, self.title, self.state_line, self.reason_line, self.update_box,
+                       self.household_box, self.details_box, self.dup_box, self.history_box):
             layout.addWidget(widget)
         layout.addStretch(1)
         self.retranslate()
@@ -159,9 +174,15 @@ class RecordView(QScrollArea):
         self.preview = preview
         shown = preview is not None
         self.placeholder.setVisible(not shown)
-        for widget in (self.title, self.state_line, self.household_box, self.details_box, self.dup_box,
-                       self.history_box):
+        is_update = shown and "update" in preview
+        for widget in (self.title, self.state_line, self.history_box):
             widget.setVisible(shown)
+        for widget in (self.household_box, self.details_box, self.dup_box):
+            widget.setVisible(shown and not is_update)
+        self.update_box.setVisible(is_update)
+        if is_update:
+            self._show_update(preview)
+            return
         if not shown:
             self.reason_line.hide()
             self.duplicates.set_candidates([])
@@ -172,8 +193,7 @@ class RecordView(QScrollArea):
         _set(self.title, " \u00b7 ".join(t for t in (member["name"], member["name_latin"]) if t)
                            or tr("forms.preview.unnamed"))
         _set(self.state_line, tr("forms.preview.state_line", record=short_id(record["id"]),
-                                   state=plain_status(record["state"], record.get("reason"), record.get("member_no"),
-                                                      self.ctx.lang)))
+                                   state=record_status(self.ctx, record)))
         reason = reasons.render(record.get("reason"), self.ctx.lang) if record.get("reason") else ""
         _set(self.reason_line, tr("forms.preview.reason", reason=reason) if reason else "")
         self.reason_line.setVisible(bool(reason))
@@ -187,6 +207,19 @@ class RecordView(QScrollArea):
             _set(self.detail_values[key], values.get(key, ""))
             self.details.setRowVisible(row, always or bool(values.get(key)))
         self._show_duplicates(preview.get("duplicates") or [])
+        self.history_box.setTitle(tr("forms.review.history"))
+        self.history.show_history(self.ctx, preview.get("history") or [], preview.get("names") or {})
+
+    def _show_update(self, preview: dict) -> None:
+        tr, record = self.ctx.tr, preview["record"]
+        data = record.get("data") or {}
+        _set(self.title, tr("forms.update.title", member_no=data.get("member_no") or record.get("member_ref") or ""))
+        _set(self.state_line, tr("forms.preview.state_line", record=short_id(record["id"]),
+                                   state=record_status(self.ctx, record)))
+        reason = reasons.render(record.get("reason"), self.ctx.lang) if record.get("reason") else ""
+        _set(self.reason_line, tr("forms.preview.reason", reason=reason) if reason else "")
+        self.reason_line.setVisible(bool(reason) and record.get("state") in ("returned", "rejected"))
+        self.update_box.show_update(data, preview.get("update"))
         self.history_box.setTitle(tr("forms.review.history"))
         self.history.show_history(self.ctx, preview.get("history") or [], preview.get("names") or {})
 
@@ -216,6 +249,8 @@ class RecordView(QScrollArea):
         parts = [self.title.text(), self.state_line.text()]
         if self.reason_line.isVisibleTo(self):
             parts.append(self.reason_line.text())
+        if self.update_box.isVisibleTo(self):
+            return "\n".join(parts + [self.update_box.text(), self.history_box.title(), self.history.text()])
         parts += [self.household_box.title(), self.people.text(), self.details_box.title()]
         for row, (key, _label, _always) in enumerate(DETAILS):
             if self.details.isRowVisible(row):
