@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+from fieldapp.base.encoding import b64url_decode
 from fieldapp.base.errors import FieldappError
 from fieldapp.base.i18n import format_number, format_timestamp, to_khmer_digits, tr
 from fieldapp.domain import household
-from fieldapp.domain.card import card_claims
+from fieldapp.domain.card import FIRST_VERSION, card_claims
 from fieldapp.domain.states import State
 from fieldapp.outbound import credential, identity, wire
 from fieldapp.proof import facts
@@ -115,17 +116,32 @@ def _scheme_lines(words: dict) -> list[str]:
     return [line for line in (words.get("contribution"), words.get("channels"), words.get("abandon_rule")) if line]
 
 
+def card_source(session: Session, record: dict) -> tuple[dict, str | None, dict | None, int, bool]:
+    """What a registered ``record``'s card is made of: ``(data, member_no, card, version, urlsafe)``. The member's
+    current version when the lookup holds a newer one than the record (an update applied since), or the record is
+    an update (its member's card is the one to print); else the record itself and the card kept with it."""
+    from fieldapp.store import members
+
+    member_no = record.get("member_no")
+    entry = members.get(session, member_no) if isinstance(member_no, str) else None
+    if entry and entry.get("card") and (entry.get("version", 1) > FIRST_VERSION or record.get("kind") == "update"):
+        return entry, member_no, entry["card"], entry["version"], True
+    raw = session.conn.execute("SELECT card FROM records WHERE id = ?", (record["id"],)).fetchone()
+    card = json.loads(raw[0]) if raw and raw[0] else None
+    return record["data"], member_no, card, FIRST_VERSION, False
+
+
 def card_text(session: Session, record: dict) -> str:
     """The card's QR text for a registered ``record`` (``records.get``), checked against the registry key the store
     holds: ``FieldappError("proof.error.no_card")`` when there is no card yet or it does not verify."""
     dev = identity.trusted_device(session)
-    raw = session.conn.execute("SELECT card FROM records WHERE id = ?", (record["id"],)).fetchone()
-    if dev is None or not record.get("member_no") or not raw or not raw[0]:
-        raise FieldappError("proof.error.no_card")
     try:
-        card = json.loads(raw[0])
-        claims = card_claims(record["data"], record["member_no"], card["issued_at"])
-        text = credential.card_with_signature(claims, wire.b64d(card["sig"]), dev.sign_public_raw)
+        data, member_no, card, version, urlsafe = card_source(session, record)
+        if dev is None or not member_no or not card:
+            raise FieldappError("proof.error.no_card")
+        claims = card_claims(data, member_no, card["issued_at"], version=version)
+        sig = b64url_decode(card["sig"]) if urlsafe else wire.b64d(card["sig"])
+        text = credential.card_with_signature(claims, sig, dev.sign_public_raw)
         credential.verify_card(text, dev.sign_public_raw)
     except (ValueError, KeyError, TypeError, RecursionError, wire.WireError, credential.CredentialError):
         raise FieldappError("proof.error.no_card") from None
@@ -136,7 +152,7 @@ def card_document(session: Session, record_id: str, lang: str) -> dict:
     """The membership card of a registered record in ``lang``."""
     record = records.get(session, record_id)
     text = card_text(session, record)
-    data, doc = record["data"], facts.current(session.conn)
+    data, doc = card_source(session, record)[0], facts.current(session.conn)
     words = facts.texts(doc, lang)
     member = household.person(data, household.MEMBER, _today(record))
     sex = tr(f"sex.{member['sex']}", lang) if member["sex"] else ""

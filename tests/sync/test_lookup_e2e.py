@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
@@ -176,6 +178,14 @@ def test_an_update_from_a_looked_up_member_applies_once_and_a_stale_one_is_refus
         sign_public = wire.b64d(keys["sign_public_key"])
         card = credential.card_with_signature(claims, b64url_decode(now["card"]["sig"]), sign_public)
         assert credential.verify_card(card, sign_public)["version"] == 2
+        # the card printed from the update, at the laptop that only looked the member up: version 2, the newborn on it
+        sync(other)
+        pdf = tmp_path / "card-v2.pdf"
+        out = other("card", upd, "--user", "sup", "--out", pdf, QT_QPA_PLATFORM="offscreen", TMPDIR=tmp_path)
+        assert out.returncode == 0, out.stderr
+        if shutil.which("pdftotext"):
+            text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+            assert "សុភា" in text.replace("\u200b", "") and member_no in text
         rebased = new_id(first("rebase", stale, "--user", "ow", "--submit", password=OUTREACH_PASSWORD))
         first("review", "--user", "sup", "--approve-all", check=True)
         proxy.add("drop_response", method="POST", path="/v1/batches", count=1)

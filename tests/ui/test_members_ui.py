@@ -146,3 +146,30 @@ def test_update_from_a_registered_local_record(make_harness, store_dir, qtbot):
     form = members.form
     assert MEMBER_NO in form.heading.text() and "ចាន់ សុភាព" in form.heading.text()
     assert [n.text() for n in form.removals.names][1].startswith("កែវ មុន្នី · Keo Monny")
+
+
+@offscreen_ok
+def test_records_search_names_the_registered_members_and_ctrl_m_opens_them(make_harness, store_dir, qtbot):
+    """Records search includes the looked-up members: a line names them (spelled ដារា, found for ដារ៉ា, by the
+    phonetic key as records are), and Ctrl+M shows them in Members with the same search."""
+    variant = person(seed=7, family_name="សុខ", given_name="ដារា", family_name_latin="Sok", given_name_latin="Dara")
+    load_members(store_dir, SUP, PASSWORDS[SUP], [entry(), entry(variant, "KH-REG-000125", 2)])
+    h = make_harness(store_dir)
+    h.login(OW, PASSWORDS[OW])
+    records = h.show("records")
+    hint = records.members_hint
+    assert not hint.isVisible()
+    records.search.setFocus()
+    key_text(qtbot, records.search, "សុខ ដារ៉ា")
+    qtbot.waitUntil(lambda: hint.isVisible(), timeout=WAIT_MS)
+    assert "KH-REG-000125 សុខ ដារា" in hint.label.text() and MEMBER_NO not in hint.label.text()
+    qtbot.keyClick(records.search, Qt.Key_M, Qt.ControlModifier)
+    members = h.window.workspace.screens["members"] if hasattr(h, "window") else records._members()
+    qtbot.waitUntil(lambda: members.isVisible() and members.model.rowCount() == 1 and not members.model.loading,
+                    timeout=WAIT_MS)
+    assert members.search.text() == "សុខ ដារ៉ា"
+    assert members.model.cell(members.model.row(0), "member_no") == "KH-REG-000125"
+    records.search.clear()                                         # a short or empty search: no line
+    h.show("records")
+    key_text(qtbot, records.search, "x")
+    qtbot.waitUntil(lambda: not hint.isVisible(), timeout=WAIT_MS)

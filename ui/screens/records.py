@@ -19,6 +19,7 @@ from ui.models import COLUMNS, RecordsModel
 from ui.qt import (QAbstractItemView, QComboBox, QEvent, QHBoxLayout, QKeySequence, QLabel, QLineEdit, QShortcut,
                    QStackedWidget, Qt, QTimer, QtWidgets, QVBoxLayout, QWidget)
 from ui.screens.base import Screen
+from ui.widgets.members_hint import MembersHint
 from ui.widgets.problems import ProblemLabel
 from ui.widgets.record_page import EDIT_KEYS, RecordPage
 from ui.widgets.table_fit import ColumnFitter
@@ -111,6 +112,9 @@ class RecordsScreen(Screen):
         list_layout.addLayout(filters)
         list_layout.addWidget(self.dates_problem)
         list_layout.addLayout(order_line)
+        self.members_hint = MembersHint(ctx, self.list_page)  # the search's registered members (looked up)
+        self.members_hint.open_members.connect(self.open_members)
+        list_layout.addWidget(self.members_hint)
         list_layout.addWidget(self.table, 1)
         list_layout.addWidget(self.status)
         self.record_page = RecordPage(ctx, self)
@@ -149,6 +153,8 @@ class RecordsScreen(Screen):
     # ------------------------------------------------------------------ texts
     def retranslate(self) -> None:
         tr = self.t
+        if hasattr(self, "members_hint"):
+            self.members_hint.retranslate()
         for key, label in self.labels.items():
             label.setText(tr(f"forms.records.{key}"))
         self.search.setPlaceholderText(tr("forms.records.search_placeholder"))
@@ -229,6 +235,7 @@ class RecordsScreen(Screen):
         self.dates_problem.set_messages([self.t("forms.records.bad_date")] if bad else [])
         self.model.set_query(text=self.search.text(), state=self.state.currentData(), since=since or None,
                              until=until or None)
+        self.members_hint.query(self.search.text())
         self._update_status()
 
     # ------------------------------------------------------------------ order
@@ -291,6 +298,14 @@ class RecordsScreen(Screen):
             self.pages.setCurrentWidget(self.list_page)
             workspace.show_screen("members")
         return members
+
+    def open_members(self, text: str) -> None:
+        """*Open in Members* (Ctrl+M): the registered members matching the Records search, in Members."""
+        members = self._members()
+        if members is not None:
+            members.search.setText(text)
+            members.apply_search()
+            members.search.setFocus()
 
     def update_member(self, member_no: str, record_id: str) -> None:
         """*Update…* on a registered record: the update form for its member (Members)."""
