@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from fieldapp.outbound import wire, bundle as wire_bundle
-from registry import intake, logs
+from registry import intake, logs, members
 from registry.errors import BatchRefused
 from registry.sealed import open_stored
 from registry.app import Context
@@ -26,15 +26,17 @@ PAGE = 500
 
 
 def _export_page(tx: Tx, after: int) -> list[tuple]:
-    return tx.execute("SELECT p.id, r.record_id, r.item, p.registry_id, r.device_id, d.public_key FROM people p "
-                      "JOIN records r ON r.device_id = p.device_id AND r.record_id = p.record_id "
-                      "JOIN devices d ON d.device_id = r.device_id WHERE p.id > ? ORDER BY p.id LIMIT ?", (after, PAGE))
+    return tx.execute("SELECT p.id, r.record_id, r.item, p.registry_id, r.device_id, d.public_key, m.version "
+                      "FROM people p JOIN records r ON r.device_id = p.device_id AND r.record_id = p.record_id "
+                      "JOIN devices d ON d.device_id = r.device_id LEFT JOIN members m ON m.registry_id = p.registry_id "
+                      "WHERE p.id > ? ORDER BY p.id LIMIT ?", (after, PAGE))
 
 
 def export_jsonl(ctx: Context, out: TextIO) -> dict:
     """Write each registered person's record once (the first record held for them), decrypted (the stored copy's
-    signature checked again: the device's, or the approval key's for a version 2 item), with ``registry_id`` and ``source_device`` added. Held records are not
-    registered people and are not exported. Returns counts."""
+    signature checked again: the device's, or the approval key's for a version 2 item), with ``registry_id``,
+    ``source_device`` and ``version`` added; a member updated since (version 2 or later) is written as its current
+    version (``registry.members``). Held records are not registered people and are not exported. Returns counts."""
     after, written, failed = 0, 0, 0
     approvals: dict[tuple[str, str], bytes | None] = {}
 
@@ -52,16 +54,20 @@ def export_jsonl(ctx: Context, out: TextIO) -> dict:
         rows = ctx.db.run(lambda tx: _export_page(tx, after), write=False)
         if not rows:
             return {"exported": written, "failed": failed}
-        for pid, record_id, item, registry_id, device_id, public_key in rows:
+        for pid, record_id, item, registry_id, device_id, public_key, version in rows:
             after = pid
             try:
                 stored = json.loads(item)
                 record = open_stored(stored, ctx.keys, wire.b64d(public_key), approval_public(device_id, stored))
+                if version and int(version) > 1:
+                    record = ctx.db.run(lambda tx: members.version_record(tx, ctx.keys, registry_id, int(version)),
+                                        write=False) or record
             except wire.WireError as exc:
                 logs.event("export_failed", logging.ERROR, reason=exc.reason, registry_id=registry_id)
                 failed += 1
                 continue
-            line = {**record, "record_id": record_id, "registry_id": registry_id, "source_device": device_id}
+            line = {**record, "record_id": record_id, "registry_id": registry_id, "source_device": device_id,
+                    "version": int(version or 1)}
             out.write(json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n")
             written += 1
 

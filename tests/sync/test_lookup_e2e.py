@@ -197,6 +197,9 @@ def test_an_update_from_a_looked_up_member_applies_once_and_a_stale_one_is_refus
         versions = history(registry, member_no)
         assert [v["version"] for v in versions] == [1, 2, 3]
         assert [v["record_id"] for v in versions[1:]] == [upd, rebased]
+        (current,) = [r for r in registry.export() if r["registry_id"] == member_no]  # the operator's export: now
+        assert current["version"] == 3 and current["phone"] == "+85512345678"
+        assert [d["given_name"] for d in current["dependents"]] == ["ស្រីពៅ", "សុភា"]
     finally:
         proxy.close()
         registry.stop()
