@@ -108,22 +108,9 @@ class LookupScenes:
 
     def update_review(self, lang: str, record_id: str) -> None:
         """Review with the update chosen and opened across the screen (Enter)."""
-        self.key(Qt.Key_4, Qt.ControlModifier)
-        review = self.window.workspace.screens["review"]
-        model = review.model
-        self.pump(until=lambda: not model.loading and model.rowCount() > 0, what="the review queue")
-        rows = [row for row in range(model.rowCount()) if model.record_id(row) == record_id]
-        if not rows:
-            self.notes.append(f"{self.name('update-review', lang)}: the update is not on the queue's first page")
+        review = self.open_in_review("update-review", lang, record_id)
+        if review is None:
             return
-        review.table.setFocus(Qt.TabFocusReason)
-        self.key(Qt.Key_Home, Qt.ControlModifier)
-        for _ in range(rows[0]):
-            self.key(Qt.Key_Down)
-        self.pump(until=lambda: review.current is not None and review.current["record"]["id"] == record_id,
-                  what="the update preview")
-        self.key(Qt.Key_Return)
-        self.pump(until=lambda: review.expanded, what="the update across the screen")
         self.shoot("update-review", lang)
         self.key(Qt.Key_Escape)
         self.pump(until=lambda: not review.expanded, settle=0.1)

@@ -239,24 +239,32 @@ class Pass(LookupScenes):
         self.lookup_scenes(lang, self.lookup_ids)
         self.close()
 
-    def review_household(self, lang: str, record_id: str) -> None:
-        """Review with the household record chosen with the arrow keys, then opened across the screen (Enter)."""
+    def open_in_review(self, scene: str, lang: str, record_id: str):
+        """Review (Ctrl+4) with ``record_id`` chosen with the arrow keys, then opened across the screen (Enter): the
+        review screen, or None (noted) when the record is not on the queue's first page."""
         self.key(Qt.Key_4, Qt.ControlModifier)
         review = self.window.workspace.screens["review"]
         model = review.model
         self.pump(until=lambda: not model.loading and model.rowCount() > 0, what="the review queue")
         rows = [row for row in range(model.rowCount()) if model.record_id(row) == record_id]
         if not rows:
-            self.notes.append(f"{self.name('review-household', lang)}: the household is not on the queue's first page")
-            return
+            self.notes.append(f"{self.name(scene, lang)}: the record is not on the queue's first page")
+            return None
         review.table.setFocus(Qt.TabFocusReason)
         self.key(Qt.Key_Home, Qt.ControlModifier)
         for _ in range(rows[0]):
             self.key(Qt.Key_Down)
         self.pump(until=lambda: review.current is not None and review.current["record"]["id"] == record_id,
-                  what="the household preview")
+                  what="the record's preview")
         self.key(Qt.Key_Return)
         self.pump(until=lambda: review.expanded, what="the preview across the screen")
+        return review
+
+    def review_household(self, lang: str, record_id: str) -> None:
+        """Review with the household record chosen with the arrow keys, then opened across the screen (Enter)."""
+        review = self.open_in_review("review-household", lang, record_id)
+        if review is None:
+            return
         self.shoot("review-household", lang)
         bar = review.view.verticalScrollBar()  # the rest of it (the enrolling worker, the history): Page Down
         for _ in range(10):

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from fieldapp.store import records, schema7, users
-from fieldapp.store.database import Store
+from helpers.lookup_tools import sup_and_ow_store
+
+from fieldapp.store import records, schema7
 from helpers import lookup_tools as lt
 
 NAME = "name_date_of_birth_commune"
@@ -13,11 +14,7 @@ NAME = "name_date_of_birth_commune"
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "data")
-    session = s.create("sup", "supervisor pw", "Sup")
-    users.add_user(session, "ow", "outreach pw", "outreach")
-    session.close()
-    return s
+    return sup_and_ow_store(tmp_path)
 
 
 def test_a_thousand_identical_names_store_linear_candidates_and_keep_the_right_ones(store):

@@ -4,18 +4,15 @@ import json
 
 import pytest
 
-from fieldapp.store import audit, members, records, users
-from fieldapp.store.database import Store
+from helpers.lookup_tools import sup_and_ow_store
+
+from fieldapp.store import audit, members, records
 from helpers import lookup_tools as lt
 
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "data")
-    session = s.create("sup", "supervisor pw", "Sup")
-    users.add_user(session, "ow", "outreach pw", "outreach")
-    session.close()
-    return s
+    return sup_and_ow_store(tmp_path)
 
 
 @pytest.fixture

@@ -4,13 +4,14 @@ import json
 
 import pytest
 
+from helpers.lookup_tools import sup_and_ow_store
+
 from fieldapp import services
 from fieldapp.base.errors import FieldappError, StateError
 from fieldapp.domain.update import validate_update
 from fieldapp.outbound import wire
 from fieldapp.proof.status import plain_status, record_status
-from fieldapp.store import audit, members, records, updates, users
-from fieldapp.store.database import Store
+from fieldapp.store import audit, members, records, updates
 from helpers import lookup_tools as lt
 from helpers.proof_tools import adopt_test_device
 
@@ -20,11 +21,7 @@ BABY = {"family_name": "សុខ", "given_name": "ដារា", "relationship"
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "data")
-    session = s.create("sup", "supervisor pw", "Sup")
-    users.add_user(session, "ow", "outreach pw", "outreach")
-    session.close()
-    return s
+    return sup_and_ow_store(tmp_path)
 
 
 @pytest.fixture

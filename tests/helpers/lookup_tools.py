@@ -42,3 +42,15 @@ def page(members: list, *, reset: bool = True, since: int = 0, cursor: int | Non
             "area_id": area_id(list(area)), "since": since, "cursor": since + len(members) if cursor is None else cursor,
             "reset": reset, "more": more, "members": list(members), "removed": list(removed),
             "issued_at": "2026-11-01T00:00:00Z"}
+
+
+def sup_and_ow_store(tmp_path):
+    """A store with a supervisor ``sup`` (password "supervisor pw") and an outreach worker ``ow`` ("outreach pw")."""
+    from fieldapp.store import users
+    from fieldapp.store.database import Store
+
+    s = Store(tmp_path / "data")
+    session = s.create("sup", "supervisor pw", "Sup")
+    users.add_user(session, "ow", "outreach pw", "outreach")
+    session.close()
+    return s
