@@ -154,3 +154,67 @@ def test_status_words_for_updates():
     record = {"state": "registered", "kind": "update", "member_ref": "KH-REG-000001", "member_no": None,
               "reason": None, "data": {"kind": "update", "base_version": 4}}
     assert record_status(record, "en") == "Update applied: member no. KH-REG-000001, version 5"
+
+
+def _two_children(recs: list[dict]) -> tuple[dict, dict, dict]:
+    """A member (record 1 of ``recs``) with two children A and B, and C, a third child."""
+    a, b, c = (dict(BABY, given_name=name, date_of_birth=born) for name, born in
+               (("សុភា", "2015-01-02"), ("វិចិត្រ", "2017-03-04"), ("ស្រីពៅ", "2019-05-06")))
+    for d in (a, b, c):
+        d.pop("reason")
+    return a, b, c
+
+
+def _refused_removal(store, looked_up, index: int) -> tuple[str, dict]:
+    """An update removing the child at ``index`` of version 1 ([A, B]), submitted, then refused as stale."""
+    a, b, c = _two_children(looked_up)
+    v1 = dict(lt.entries(looked_up[:1])[0], dependents=[a, b])
+    with store.unlock("sup", "supervisor pw") as sup:
+        members.apply_page(sup, lt.page([v1], cursor=1))
+    with store.unlock("ow", "outreach pw") as ow:
+        rid = updates.new_update(ow, "KH-REG-000001", {"remove_dependents": [{"index": index, "reason": "death"}]})
+        records.submit(ow, rid, today=lt.TODAY)
+        pinned = records.get(ow, rid)["data"]["remove_dependents"][0]
+    with store.unlock("sup", "supervisor pw") as sup:
+        with sup.write():
+            sup.conn.execute("UPDATE records SET state = 'registry_rejected', reason = 'stale_version' WHERE id = ?",
+                             (rid,))
+    return rid, pinned
+
+
+@pytest.mark.parametrize("v2_children, expected", [
+    ("B", 0),          # A was removed by another update: B moved up; the re-based update still removes B
+    ("CAB", 2),        # (a registry that put someone before them): B is third now
+])
+def test_a_rebase_moves_each_removal_to_the_same_person(store, looked_up, v2_children, expected):
+    rid, pinned = _refused_removal(store, looked_up, index=1)
+    a, b, c = _two_children(looked_up)
+    assert pinned["was"] == "សុខ|វិចិត្រ|2017-03-04"  # who it is: family name, given name, birth date
+    kids = {"A": a, "B": b, "C": c}
+    v2 = dict(lt.entries(looked_up[:1])[0], version=2, dependents=[kids[k] for k in v2_children])
+    with store.unlock("sup", "supervisor pw") as sup:
+        members.apply_page(sup, lt.page([v2], reset=False, since=1, cursor=2))
+    with store.unlock("ow", "outreach pw") as ow:
+        new = records.get(ow, updates.rebase(ow, rid))["data"]
+        assert new["base_version"] == 2 and new["remove_dependents"][0]["index"] == expected
+
+
+def test_a_rebase_refuses_when_the_person_is_gone_and_the_registry_refuses_a_wrong_person(store, looked_up):
+    from fieldapp.domain.update import apply_update
+
+    rid, pinned = _refused_removal(store, looked_up, index=0)
+    a, b, c = _two_children(looked_up)
+    v2 = dict(lt.entries(looked_up[:1])[0], version=2, dependents=[b, c])  # A is gone already
+    with store.unlock("sup", "supervisor pw") as sup:
+        members.apply_page(sup, lt.page([v2], reset=False, since=1, cursor=2))
+    with store.unlock("ow", "outreach pw") as ow:
+        with pytest.raises(FieldappError) as info:
+            updates.rebase(ow, rid)
+        assert info.value.msg_id == "core.update.dependent_gone" and "KH-REG-000001" in info.value.message("en")
+        assert records.get(ow, rid)["state"] == "registry_rejected"       # nothing lost
+    # the registry applies updates with the same rule: a place that names someone else is refused
+    update = {"kind": "update", "member_no": "KH-REG-000001", "base_version": 2,
+              "remove_dependents": [dict(pinned, index=0)]}
+    record = dict(looked_up[0], dependents=[b, c])
+    after, problems = apply_update(record, update, today=lt.TODAY)
+    assert after is None and [p.code for p in problems] == ["validation.update.dependent_changed"]

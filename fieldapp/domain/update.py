@@ -23,6 +23,7 @@ import re
 from datetime import date
 
 from fieldapp.domain import validation as v
+from fieldapp.domain.khmer import match_key
 from fieldapp.domain.problem import Problem
 
 KIND = "update"
@@ -85,9 +86,17 @@ def _removed(ck, items) -> list:
             ck.add(prefix + ".index", "validation.update.removed_twice")
         seen.add(index)
         reason = v._choice(ck, item.get("reason"), prefix + ".reason", REMOVE_REASONS)
-        v._unknown_fields(ck, item, ("index", "reason"), prefix)
-        out.append({"index": index, "reason": reason})
+        v._unknown_fields(ck, item, ("index", "reason", "was"), prefix)
+        out.append({"index": index, "reason": reason, **_was(ck, item, prefix)})
     return out
+
+
+def _was(ck, item: dict, prefix: str) -> dict:
+    """The optional ``was``: the dependent's key (:func:`dependent_key`) at ``index`` in the base version."""
+    if item.get("was") is None:
+        return {}
+    raw = v._string(ck, item.get("was"), prefix + ".was", False, 3 * v.MAX_NAME + 20)
+    return {"was": raw} if raw else {}
 
 
 def _corrections(ck, items) -> list:
@@ -101,8 +110,8 @@ def _corrections(ck, items) -> list:
         if who != "member":
             who = _int(ck, who, prefix + ".who", 0, v.MAX_DEPENDENTS - 1)
         clean = v._names(ck, item, prefix)
-        v._unknown_fields(ck, item, ("who", *NAME_FIELDS), prefix)
-        out.append(dict({k: val for k, val in clean.items() if val is not None}, who=who))
+        v._unknown_fields(ck, item, ("who", "was", *NAME_FIELDS), prefix)
+        out.append(dict({k: val for k, val in clean.items() if val is not None}, who=who, **_was(ck, item, prefix)))
     return out
 
 
@@ -170,6 +179,8 @@ def merge_update(record: dict, update: dict) -> tuple[dict, list[Problem]]:
         if target is None:
             problems.append(Problem(f"corrections[{i}].who", "validation.update.no_such_dependent"))
             continue
+        if who != "member" and fix.get("was") not in (None, dependent_key((record.get("dependents") or [])[who])):
+            problems.append(Problem(f"corrections[{i}].who", "validation.update.dependent_changed"))
         for key in NAME_FIELDS:
             if key in fix:
                 target[key] = fix[key]
@@ -177,6 +188,8 @@ def merge_update(record: dict, update: dict) -> tuple[dict, list[Problem]]:
     for i, item in enumerate(update.get("remove_dependents") or ()):
         if item["index"] >= len(deps):
             problems.append(Problem(f"remove_dependents[{i}].index", "validation.update.no_such_dependent"))
+        elif item.get("was") not in (None, dependent_key(deps[item["index"]])):
+            problems.append(Problem(f"remove_dependents[{i}].index", "validation.update.dependent_changed"))
         gone.add(item["index"])
     kept = [d for i, d in enumerate(deps) if i not in gone]
     kept += [{k: val for k, val in d.items() if k != "reason"} for d in update.get("add_dependents") or ()]
@@ -192,6 +205,48 @@ def merge_update(record: dict, update: dict) -> tuple[dict, list[Problem]]:
         new.pop("occupation_other", None)
         if update.get("occupation_other"):
             new["occupation_other"] = update["occupation_other"]
+    return new, problems
+
+
+def dependent_key(dep) -> str:
+    """Who a dependent is, for an update that names them by place: normalised family and given name and birth date.
+    An update carries it as ``was`` beside the place (:func:`pin`), so it never removes or renames someone else."""
+    dep = dep if isinstance(dep, dict) else {}
+    return "|".join((match_key(dep.get("family_name")), match_key(dep.get("given_name")),
+                     str(dep.get("date_of_birth") or "")))
+
+
+def _places(update: dict):
+    """``(item, place key)`` of every part of ``update`` that names a dependent by place."""
+    for item in update.get("remove_dependents") or ():
+        yield item, "index"
+    for item in update.get("corrections") or ():
+        if isinstance(item.get("who"), int):
+            yield item, "who"
+
+
+def pin(update: dict, base: dict) -> dict:
+    """``update`` with ``was`` (:func:`dependent_key`) beside every place it names in ``base``'s dependents."""
+    new, deps = copy.deepcopy(update), (base or {}).get("dependents") or []
+    for item, place in _places(new):
+        if isinstance(item.get(place), int) and item[place] < len(deps):
+            item["was"] = dependent_key(deps[item[place]])
+    return new
+
+
+def rebase_places(update: dict, base: dict) -> tuple[dict, list[Problem]]:
+    """``update`` (pinned) with its places moved to where the same people are in ``base`` (a newer version); a
+    person no longer there is a problem (``validation.update.dependent_gone``): the update must be drafted again."""
+    new, deps = copy.deepcopy(update), (base or {}).get("dependents") or []
+    keys, problems = [dependent_key(d) for d in deps], []
+    for item, place in _places(new):
+        if item.get("was") is None:
+            continue
+        if item["was"] in keys:
+            item[place] = keys.index(item["was"])
+        else:
+            path = "remove_dependents" if place == "index" else "corrections"
+            problems.append(Problem(path, "validation.update.dependent_gone"))
     return new, problems
 
 

@@ -72,6 +72,7 @@ def check(session: Session, data, record_id: str, today=None) -> tuple[dict | No
     found = _base(session, clean["member_no"])
     if found["version"] > clean["base_version"]:
         raise FieldappError("core.update.stale_base", member_no=clean["member_no"], version=found["version"])
+    clean = upd.pin(clean, found["record"])  # who each place names: never someone else after a re-base
     _, problems = next_version(found, clean, today)
     if problems:
         return None, problems
@@ -95,8 +96,9 @@ def rebase(session: Session, record_id: str) -> str:
     """An update the registry refused as stale (or a draft or returned one) onto the member's current version.
 
     A refused update stays as it is (its history); its copy is a new draft, whose ID is returned. A draft or
-    returned update is re-based where it is (its own ID is returned). Dependents to remove are named by their
-    place in the base version: the worker checks them (``preview``) before submitting again."""
+    returned update is re-based where it is (its own ID is returned). Dependents it removes or renames are named by
+    their place in the base version and pinned by who they are (``was``, set at submit): they move to where the same
+    people are in the current version; one no longer there refuses the re-base (``core.update.dependent_gone``)."""
     from fieldapp.store import records
 
     row = records.get(session, record_id)
@@ -108,7 +110,9 @@ def rebase(session: Session, record_id: str) -> str:
     found = _base(session, data.get("member_no"))
     if found["version"] == data.get("base_version"):
         raise FieldappError("core.update.not_stale", version=found["version"])
-    new = {k: v for k, v in data.items() if k != "record_id"}
+    new, lost = upd.rebase_places({k: v for k, v in data.items() if k != "record_id"}, found["record"])
+    if lost:  # a dependent it removes or renames is not on the current version any more: draft it again
+        raise FieldappError("core.update.dependent_gone", member_no=found["member_no"])
     new["base_version"] = found["version"]
     if row["state"] in EDITABLE:
         return records.save_draft(session, new, record_id)
