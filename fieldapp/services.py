@@ -31,7 +31,7 @@ def after_unlock(session: Session) -> None:
     """Housekeeping after every unlock. A damaged spool or provisioning file must not lock anyone out of the store
     (``fieldapp sync`` and ``fieldapp verify`` report those files on their own): each step's failure is logged by
     its type only, never with data. A permission error is not housekeeping: it is raised."""
-    for step in (provisioned.on_unlock, outbox.refresh, facts.adopt, take_lookup):
+    for step in (provisioned.on_unlock, take_lookup, outbox.refresh, facts.adopt):  # take_lookup makes the spool
         try:
             step(session)
         except PermissionDenied:

@@ -78,6 +78,9 @@ def store(tmp_path_factory):
         registry_sign_public_key=wire.b64e(keys["sign_public"]), registered_at="2024-05-01T00:00:00+00:00")
     with st.unlock("sup", PASSWORD) as sup:
         identity.adopt(sup, dev)
+    # the first unlock of a registered store makes its lookup inbox key (services.take_lookup), as on any laptop
+    # after registration: done here, so the refusals below start from a store that has it
+    services.open_session(data, "sup", PASSWORD).close()
     return {"store": st, "data": data, "recs": recs, "sup_ids": sup_ids, "ow_ids": ow_ids, "ow2_ids": ow2_ids,
             "draft": draft, "ow2_draft": ow2_draft}
 
