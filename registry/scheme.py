@@ -13,10 +13,10 @@ import os
 from importlib import resources
 from pathlib import Path
 
+from fieldapp.domain.scheme_facts import MAX_BYTES, printable
 from fieldapp.outbound import proofs
 
 FILE = "scheme-facts.json"
-MAX_BYTES = 64 * 1024
 
 
 class FactsError(ValueError):
@@ -36,6 +36,8 @@ def check(doc) -> dict:
             or doc["version"] < 1 or not isinstance(text, dict) or not text
             or not all(isinstance(v, dict) for v in text.values())):
         raise FactsError("bad_scheme_facts")
+    if not printable(doc):  # the laptops' own rule: a document they would refuse is never installed
+        raise FactsError("not_printable")
     return doc
 
 

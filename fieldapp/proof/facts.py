@@ -17,7 +17,7 @@ import logging
 from functools import lru_cache
 from importlib import resources
 
-from fieldapp.base.encoding import canonical_json
+from fieldapp.domain.scheme_facts import printable
 from fieldapp.outbound import identity, proofs, wire
 from fieldapp.outbound.spool import Spool
 from fieldapp.base.paths import DataDir
@@ -26,8 +26,6 @@ from fieldapp.store.database import Session
 
 log = logging.getLogger(__name__)
 TRUSTED_NAME = "scheme.facts"
-MAX_BYTES = 64 * 1024  # the whole document, as canonical JSON (the registry's ``scheme-facts --install`` limit)
-MAX_LINE, MAX_LINES = 1000, 20  # one printed text; the lines of a list (``next_steps``, ``follow_up``)
 
 
 @lru_cache(maxsize=1)
@@ -47,28 +45,6 @@ def current(conn) -> dict:
         except ValueError:
             pass
     return bundled()
-
-
-def _line(value) -> bool:
-    return isinstance(value, str) and len(value) <= MAX_LINE
-
-
-def printable(doc) -> bool:
-    """Whether a document can be printed as it is: per language a dict of short texts (or lists of them), a
-    ``hotline`` that is text or null, and no more than ``MAX_BYTES`` in all. A signature says who wrote a document,
-    not that every slip can be laid out from it."""
-    text = doc.get("text") if isinstance(doc, dict) else None
-    if not isinstance(text, dict) or not text or not (doc.get("hotline") is None or _line(doc["hotline"])):
-        return False
-    for words in text.values():
-        if not isinstance(words, dict) or not all(
-                _line(v) or (isinstance(v, list) and len(v) <= MAX_LINES and all(_line(x) for x in v))
-                for v in words.values()):
-            return False
-    try:
-        return len(canonical_json(doc)) <= MAX_BYTES
-    except (TypeError, ValueError, RecursionError):
-        return False
 
 
 def texts(doc: dict, lang: str) -> dict:

@@ -92,8 +92,14 @@ def test_scheme_facts_are_signed_and_a_newer_version_can_be_installed(server, tm
     forged["doc"]["contribution_riel_per_month"] = 1
     with pytest.raises(wire.WireError):
         proofs.verify_scheme_facts(forged, registry_sign_public=sign_public)
-    newer = dict(doc, version=2, hotline="1286")
     path = tmp_path / "facts.json"
+    # signed and well-formed, but no laptop could print it (its own rule): never installed
+    for bad in (dict(doc, version=2, hotline=["1286"]),
+                dict(doc, version=2, text={"en": dict(doc["text"]["en"], contribution="x" * 1001)})):
+        path.write_text(json.dumps(bad), encoding="utf-8")
+        refused = server.cli("scheme-facts", "--install", str(path), check=False)
+        assert refused.returncode == 1 and json.loads(refused.stderr)["error"] == "not_printable"
+    newer = dict(doc, version=2, hotline="1286")
     path.write_text(json.dumps(newer), encoding="utf-8")
     assert json.loads(server.cli("scheme-facts", "--install", str(path)).stdout)["version"] == 2
     again = server.cli("scheme-facts", "--install", str(path), check=False)  # not newer any more
