@@ -235,3 +235,15 @@ def test_a_qr_drawn_by_segno_reads_back_and_verifies(tmp_path):
     segno.make(SLIP_TEXT, error="m").save(slip, scale=3)
     (text,) = read_qr_texts(slip)
     assert verify_text(text, None, DEVICES, "km")["valid"]
+
+
+def test_reading_an_image_leaves_pillows_own_limit_as_it_was(tmp_path):
+    """The 40-megapixel limit is checked on the header here; Pillow's process-wide limit is not lowered (another
+    part of the process may open large images on purpose)."""
+    from PIL import Image
+
+    before = Image.MAX_IMAGE_PIXELS
+    path = tmp_path / "big.png"
+    path.write_bytes(png_claiming(8000, 6000))  # 48 megapixels: over this limit, under Pillow's own
+    image_refused(path, "bad_image")
+    assert Image.MAX_IMAGE_PIXELS == before

@@ -35,11 +35,13 @@ def read_qr_texts(path) -> list[str]:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise ImageError("bad_image")
-        Image.MAX_IMAGE_PIXELS = MAX_PIXELS
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.init()  # every plug-in registered, so a format this build lacks is left out, not a KeyError
             with Image.open(path, formats=[f for f in FORMATS if f in Image.OPEN]) as img:
+                # the header's size, before any pixel is decoded (Pillow's own limit is left as the process has it)
+                if img.size[0] * img.size[1] > MAX_PIXELS:
+                    raise ImageError("bad_image")
                 img.load()
                 gray = img.convert("L")
     except ImageError:
