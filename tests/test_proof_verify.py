@@ -237,11 +237,12 @@ def test_a_qr_drawn_by_segno_reads_back_and_verifies(tmp_path):
     assert verify_text(text, None, DEVICES, "km")["valid"]
 
 
-def test_reading_an_image_leaves_pillows_own_limit_as_it_was(tmp_path):
+def test_reading_an_image_leaves_pillows_own_limit_as_it_was(tmp_path, monkeypatch):
     """The 40-megapixel limit is checked on the header here; Pillow's process-wide limit is not lowered (another
     part of the process may open large images on purpose)."""
     from PIL import Image
 
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 89_478_485)  # Pillow's default, whatever ran before
     before = Image.MAX_IMAGE_PIXELS
     path = tmp_path / "big.png"
     path.write_bytes(png_claiming(8000, 6000))  # 48 megapixels: over this limit, under Pillow's own
