@@ -3,9 +3,10 @@
 1. **Snapshot over 3G**: a real registry (SQLite) holds N members registered in one commune (20,000: a commune-scale
    area; sent by one device through the real intake). A second device serving that commune fetches its first
    lookup snapshot with the sync engine (``GET /v1/lookup`` pages, verified, sealed into the spool's inbox) through
-   ``bench/linkemu.py`` (150 ms each way, 1 Mbit/s up, 4 Mbit/s down). Baseline, the floor in the same run:
-   the bytes the fetch put on the wire each way at the link's bandwidth + 4 RTT (TCP handshake, challenge, token,
-   one page), as bench_sync_link counts it. Goal: within 1.5x.
+   ``bench/linkemu.py`` (150 ms each way, 1 Mbit/s up, 4 Mbit/s down). Baseline, the floor in the same run: the
+   bytes the snapshot's requests put on the wire each way at the link's bandwidth + 1 RTT. Goal: within 1.5x. The
+   whole first sync of that laptop (probe, log-in, status, protocol check, scheme facts too) is a second row,
+   against its bytes + 4 RTT, as bench_sync_link counts it.
 2. **Applied**: the fetched pages opened, verified and applied to the encrypted store (``services.take_lookup``, what
    every unlock and every sync's end runs).
    Goal: under 5 s for 20,000. Baseline: inserting the same entries' JSON into a plain table of the same store.
@@ -106,6 +107,17 @@ def _snapshot(tmp: Path, port: int, n: int) -> list[dict]:
         _laptop(tmp, emu.url, tmp / "registry")
         emu.reset_stats()
         engine = Engine(tmp / "b", config=SyncConfig())
+        phase = {}
+        fetch = engine._fetch_lookup
+
+        def timed_fetch(now):  # the snapshot itself: from its first request to its last page sealed
+            phase.update(before=emu.stats(), t0=time.monotonic())
+            try:
+                return fetch(now)
+            finally:
+                phase.update(after=emu.stats(), wall=time.monotonic() - phase["t0"])
+
+        engine._fetch_lookup = timed_fetch
         t0 = time.monotonic()
         res = engine.run()
         wall = time.monotonic() - t0
@@ -114,6 +126,8 @@ def _snapshot(tmp: Path, port: int, n: int) -> list[dict]:
         emu.close()
     assert res.exit_code == 0, res
     floor = max(stats["up_wire_bytes"] * 8 / UP_BPS, stats["down_wire_bytes"] * 8 / DOWN_BPS) + 4 * 2 * DELAY
+    up, down = (phase["after"][k] - phase["before"][k] for k in ("up_wire_bytes", "down_wire_bytes"))
+    snap_floor = max(up * 8 / UP_BPS, down * 8 / DOWN_BPS) + 2 * DELAY
     from fieldapp.outbound.spool import Spool
 
     with Spool(tmp / "b") as spool:
@@ -143,9 +157,14 @@ def _snapshot(tmp: Path, port: int, n: int) -> list[dict]:
     assert held == n, (held, n)
     mb = stats["down_payload_bytes"] / 1e6
     return [
-        {"name": f"lookup snapshot of {n:,} members over 3G (s)", "value": wall, "unit": "s", "baseline": floor,
-         "ratio": wall / floor, "note": f"{mb:.2f} MB down in {requests} requests; floor = max(wire bytes up / 1 Mbit/s, "
-                                        "down / 4 Mbit/s) + 4 RTT (handshake, challenge, token, one page); goal <= 1.5x"},
+        {"name": f"lookup snapshot of {n:,} members over 3G (s)", "value": phase["wall"], "unit": "s",
+         "baseline": snap_floor, "ratio": phase["wall"] / snap_floor,
+         "note": f"the snapshot's pages, fetched, verified and sealed: {down / 1e6:.2f} MB on the wire down; floor = "
+                 "its wire bytes at 4 Mbit/s down (1 up) + 1 RTT; goal <= 1.5x"},
+        {"name": "first sync of a new laptop with that snapshot (s)", "value": wall, "unit": "s", "baseline": floor,
+         "ratio": wall / floor, "note": f"{mb:.2f} MB down in {requests} requests (probe, log-in, approval key, status, "
+                                        "protocol, lookup, scheme facts); floor = max(wire bytes up / 1 Mbit/s, "
+                                        "down / 4 Mbit/s) + 4 RTT"},
         {"name": f"lookup snapshot applied to the store ({n:,} members)", "value": applied, "unit": "s",
          "baseline": plain, "ratio": applied / plain if plain else None,
          "note": f"{len(pages)} sealed pages opened, verified and applied (services.take_lookup); baseline: the "

@@ -65,8 +65,9 @@ def page(db, keys: RegistryKeys, device_id: str, since: int, area: str | None, l
             "members": entries, "removed": got["removed"], "issued_at": wire.now_iso()}
 
 
-def signed_page(db, keys: RegistryKeys, device_id: str, since: int, area: str | None, limit: int) -> dict:
+def signed_page(db, keys: RegistryKeys, device_id: str, since: int, area: str | None, limit: int) -> bytes:
+    """The signed page as the body of the answer: canonical JSON of ``proofs.sign_lookup``'s envelope."""
     doc = page(db, keys, device_id, since, area, limit)
     logs.event("lookup_page", device_id=device_id, members=len(doc["members"]), removed=len(doc["removed"]),
                reset=doc["reset"], more=doc["more"])
-    return proofs.sign_lookup(doc, keys.sign_private)
+    return proofs.signed_lookup_bytes(doc, keys.sign_private)

@@ -216,8 +216,7 @@ def member_lookup(request: Request,
     """Protocol 4: the registered members of this device's area (and those it has a record of) changed after
     ``since``, signed by the registry (``proofs.sign_lookup``); gzip when the client accepts it."""
     c = ctx(request)
-    signed = lookup.signed_page(c.db, c.keys, device[0], int(since), area or None, limit)
-    body = wire.canonical_json(signed)
+    body = lookup.signed_page(c.db, c.keys, device[0], int(since), area or None, limit)
     if "gzip" in request.headers.get("accept-encoding", "").lower():
         return Response(gzip.compress(body, 6), media_type="application/json",
                         headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})

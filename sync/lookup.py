@@ -2,7 +2,7 @@
 
 After the status poll, when the registry speaks protocol 4 (``GET /v1/keys``, checked at most every
 ``PROTOCOL_EVERY`` seconds and kept in spool meta ``registry_protocol``) and the store has published its inbox key
-(spool meta ``inbox_public``), the engine asks ``GET /v1/lookup?since=CURSOR&area=AREA_ID&limit=5000`` page after
+(spool meta ``inbox_public``), the engine asks ``GET /v1/lookup?since=CURSOR&area=AREA_ID&limit=10000`` page after
 page until ``more`` is false. Each page must verify with the registry key this device holds and be signed for this
 device; it is then sealed to the store's inbox key (``fieldapp.outbound.inbox``) and kept in the spool's ``inbox``
 table together with the next cursor (one transaction). Nothing readable reaches ``spool.db``.
@@ -23,7 +23,7 @@ from sync.transport import TransportError, raise_for_transient
 log = logging.getLogger("fieldapp.sync")
 
 LOOKUP_PROTOCOL = 4
-LOOKUP_LIMIT = 5000
+LOOKUP_LIMIT = 10000  # the registry's most: a commune's 20,000 members in two pages (each page costs a round trip)
 MAX_PAGE_BYTES = 64 * 1024 * 1024  # one answer, inflated
 PROTOCOL_KEY = "registry_protocol"
 AREA_ID_RE = re.compile(r"^[0-9a-f]{16}\Z")  # the first 16 hex digits of a SHA-256 (docs/protocol.md section 15)

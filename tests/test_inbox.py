@@ -8,6 +8,7 @@ a small stub (``StubMembers``) that records the pages it is given and keeps the 
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import sys
 import types
@@ -315,3 +316,18 @@ def test_the_real_members_module_takes_a_page(tmp_path, monkeypatch):
 def _published(data) -> bytes:
     with Store(data).unlock("sup", SUP_PW) as session, Spool(data) as spool:
         return inbox.ensure_key(session, spool)
+
+
+def test_the_registrys_one_pass_page_bytes_are_the_signed_envelope():
+    """``signed_lookup_bytes`` (the page serialised once) is byte for byte the canonical JSON of ``sign_lookup``,
+    and verifies; Khmer names and a quote in a name included."""
+    from fieldapp.outbound import proofs, wire
+
+    private, public = wire.new_device_keys()
+    page = {"format": "fieldapp-lookup", "v": 1, "device_id": "dev-1", "area": ["050301"], "area_id": "0" * 16,
+            "since": 0, "cursor": 2, "reset": True, "more": False, "removed": ["KH-REG-000009"],
+            "members": [{"member_no": "KH-REG-000001", "version": 1, "family_name": "សុខ", "given_name": 'ដា"រា'}],
+            "issued_at": "2026-12-05T00:00:00Z"}
+    body = proofs.signed_lookup_bytes(page, private)
+    assert body == wire.canonical_json(proofs.sign_lookup(page, private))
+    assert proofs.verify_lookup(json.loads(body), registry_sign_public=public, device_id="dev-1") == page

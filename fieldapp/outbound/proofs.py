@@ -175,6 +175,16 @@ def sign_lookup(page: dict, sign_private: bytes) -> dict:
     return {"page": page, "signature": sign(sign_private, _lookup_message(page))}
 
 
+def signed_lookup_bytes(page: dict, sign_private: bytes) -> bytes:
+    """``canonical_json(sign_lookup(page, sign_private))``, with the page serialised once for both the signature and
+    the body (a commune's page is megabytes): canonical JSON sorts the keys, so ``page`` comes before ``purpose`` in
+    the signed message and before ``signature`` in the body."""
+    body = canonical_json(page)
+    message = b'{"page":' + body + b',"purpose":"fieldapp-lookup-v1"}'
+    signature = sign(sign_private, message)
+    return b'{"page":' + body + b',"signature":' + canonical_json(signature) + b"}"
+
+
 def verify_lookup(signed, *, registry_sign_public: bytes, device_id: str) -> dict:
     """The page of a signed lookup answer when the registry signed it for ``device_id`` and it has the expected
     shape; else ``WireError("bad_lookup_signature")``. The entries are checked one by one by whoever stores them

@@ -206,7 +206,7 @@ def test_pages_are_fetched_until_more_is_false_and_spool_db_holds_no_name(laptop
     result = sync(laptop)
     assert result.outcome == "complete"
     assert [(q["since"], q.get("area"), q["limit"]) for q in registry.lookups()] == [
-        ("0", None, "5000"), ("5", AREA_ID, "5000"), ("10", AREA_ID, "5000")]
+        ("0", None, "10000"), ("5", AREA_ID, "10000"), ("10", AREA_ID, "10000")]
     assert registry.gzipped >= 3  # the pages came compressed
     assert inbox_rows(laptop) == 3 and (meta(laptop, inbox.CURSOR), meta(laptop, inbox.AREA_ID)) == (12, AREA_ID)
     needles = needles_of(PEOPLE)
