@@ -117,23 +117,10 @@ class LookupScenes:
 
     def held_status(self, lang: str) -> None:
         """Records searched for the held person: "Held for review at the registry" in the list and the record."""
-        self.key(Qt.Key_3, Qt.ControlModifier)
-        records = self.window.workspace.screens["records"]
-        self.pump(until=lambda: records.search.isVisible(), what="the records list")
-        records.search.setFocus(Qt.ShortcutFocusReason)
-        records.search.clear()
-        self.type(HELD["family_name_latin"] + " " + HELD["given_name_latin"])
-        model = records.model
-        self.pump(until=lambda: not model.loading and model.rowCount() == 1, what="the held record")
-        if model.rowCount() != 1:
-            self.notes.append(f"{self.name('held-status', lang)}: the held record was not found")
+        records = self.open_in_records("held-status", lang, HELD["family_name_latin"] + " " + HELD["given_name_latin"])
+        if records is None:
             return
-        records.table.setFocus(Qt.TabFocusReason)
-        records.table.setCurrentIndex(model.index(0, 1))
-        self.key(Qt.Key_Return)
         page = records.record_page
-        self.pump(until=lambda: records.pages.currentWidget() is page and page.view.record_id() is not None,
-                  what="the held record's view")
         self.shoot("held-status", lang)
         self.key(Qt.Key_Escape, widget=page.view)
         records.search.clear()

@@ -239,6 +239,28 @@ class Pass(LookupScenes):
         self.lookup_scenes(lang, self.lookup_ids)
         self.close()
 
+    def open_in_records(self, scene: str, lang: str, text: str):
+        """Records (Ctrl+3) searched for ``text``, its one record opened (Enter): the records screen, or None (noted)
+        when the search does not find exactly one record."""
+        self.key(Qt.Key_3, Qt.ControlModifier)
+        records = self.window.workspace.screens["records"]
+        self.pump(until=lambda: records.search.isVisible(), what="the records list")
+        records.search.setFocus(Qt.ShortcutFocusReason)
+        records.search.clear()
+        self.type(text)
+        model = records.model
+        self.pump(until=lambda: not model.loading and model.rowCount() == 1, what=f"the record of {scene}")
+        if model.rowCount() != 1:
+            self.notes.append(f"{self.name(scene, lang)}: the search did not find exactly one record")
+            return None
+        records.table.setFocus(Qt.TabFocusReason)
+        records.table.setCurrentIndex(model.index(0, 1))
+        self.key(Qt.Key_Return)
+        page = records.record_page
+        self.pump(until=lambda: records.pages.currentWidget() is page and page.view.record_id() is not None,
+                  what="the record view")
+        return records
+
     def open_in_review(self, scene: str, lang: str, record_id: str):
         """Review (Ctrl+4) with ``record_id`` chosen with the arrow keys, then opened across the screen (Enter): the
         review screen, or None (noted) when the record is not on the queue's first page."""
@@ -318,23 +340,10 @@ class Pass(LookupScenes):
         from ui.printing import layout
         from ui.widgets.print_flow import build
 
-        self.key(Qt.Key_3, Qt.ControlModifier)
-        records = self.window.workspace.screens["records"]
-        self.pump(until=lambda: records.search.isVisible(), what="the records list")
-        records.search.setFocus(Qt.ShortcutFocusReason)
-        records.search.clear()
-        self.type("KH-REG-000001")
-        model = records.model
-        self.pump(until=lambda: not model.loading and model.rowCount() == 1, what="the member found by number")
-        if model.rowCount() != 1:
-            self.notes.append(f"{self.name('record-member', lang)}: no record with member number KH-REG-000001")
+        records = self.open_in_records("record-member", lang, "KH-REG-000001")
+        if records is None:
             return
-        records.table.setFocus(Qt.TabFocusReason)
-        records.table.setCurrentIndex(model.index(0, 1))
-        self.key(Qt.Key_Return)
         page = records.record_page
-        self.pump(until=lambda: records.pages.currentWidget() is page and page.view.record_id() is not None,
-                  what="the record view")
         self.shoot("record-member", lang)
         docs = []
         self.ctx.worker.run(build, "card", page.view.record_id(), lang, on_done=docs.append,
