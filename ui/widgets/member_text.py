@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fieldapp.domain import geo
 from fieldapp.domain.occupations import choice_label
+from ui.qt import QLabel, Qt
 from ui.widgets.household_view import numeric_date
 
 DASH = "\u2014"
@@ -165,3 +166,13 @@ def problem_lines(ctx, problems) -> list[str]:
 
 __all__ = ["before_after", "both_names", "flat", "name_of", "office_text", "problem_lines", "registered_rows",
            "registered_title", "summary_line", "village_text"]
+
+
+def text_label(parent, name: str = "", data: bool = False):
+    """A wrapped, selectable plain-text label; ``data`` marks text that is the person's (not to be translated)."""
+    label = QLabel(parent, objectName=name, wordWrap=True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    if data:
+        label.setProperty("i18n_exempt", True)
+    return label

@@ -7,22 +7,15 @@ from datetime import date
 
 from fieldapp.domain import household
 from fieldapp.domain.occupations import choice_label
-from ui.qt import (QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QLabel, QPushButton, QScrollArea, QShortcut,
+from ui.qt import (QFormLayout, QGroupBox, QHBoxLayout, QKeySequence, QPushButton, QScrollArea, QShortcut,
                    Qt, QVBoxLayout, QWidget, Signal)
 from ui.widgets.household_view import PeopleGrid, when_text
 from ui.widgets.member_text import DASH, born_text, both_names, office_text, village_text
+from ui.widgets.member_text import text_label as _label
 
 BACK_KEYS, UPDATE_KEYS = "Esc", "Ctrl+U"
 FACTS = ("member_no", "version", "sex", "born", "village", "national_id", "office", "registered_on")
 
-
-def _label(parent, name: str = "", data: bool = False) -> QLabel:
-    label = QLabel(parent, objectName=name, wordWrap=True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if data:
-        label.setProperty("i18n_exempt", True)
-    return label
 
 
 class MemberPage(QWidget):

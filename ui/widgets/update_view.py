@@ -5,19 +5,12 @@ problems) and the update's data."""
 
 from __future__ import annotations
 
-from ui.qt import QGroupBox, QLabel, Qt, QVBoxLayout, QWidget
+from ui.qt import QGroupBox, QVBoxLayout, QWidget
 from ui.widgets.household_view import TextGrid
 from ui.widgets.member_text import before_after, both_names, problem_lines, summary_line
+from ui.widgets.member_text import text_label as _label
 from ui.widgets.problems import PROBLEM_STYLE
 
-
-def _label(parent, name: str, data: bool = False) -> QLabel:
-    label = QLabel(parent, objectName=name, wordWrap=True)
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    if data:
-        label.setProperty("i18n_exempt", True)
-    return label
 
 
 class UpdateSummary(QWidget):
